@@ -1,0 +1,55 @@
+//! Why Mitten refused a request: a typed reason, a status, and a short public message.
+
+use std::fmt;
+
+use http::StatusCode;
+
+/// The reason a request was refused.
+///
+/// Adapters answer with [`status`](Self::status) and [`message`](Self::message), attach the
+/// `Rejection` to the response's extensions so the application can log or reshape it, and emit
+/// a `tracing` event with [`code`](Self::code). None of these ever contains a token, a cookie,
+/// a key or a body.
+///
+/// ```
+/// use mitten_core::Rejection;
+///
+/// let rejection = Rejection::BadHost;
+/// assert_eq!(rejection.status(), http::StatusCode::BAD_REQUEST);
+/// assert_eq!(rejection.code(), "bad_host");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// A plain-HTTP request with no usable `Host`, so no HTTPS URL to redirect it to.
+    BadHost,
+}
+
+impl Rejection {
+    /// The response status.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::BadHost => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// A stable, machine-readable name for logs and JSON bodies.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::BadHost => "bad_host",
+        }
+    }
+
+    /// A short message for the response body, safe to show anyone.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::BadHost => "The request has no valid Host header.",
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
