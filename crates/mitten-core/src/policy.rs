@@ -120,7 +120,6 @@ pub struct Policy {
 
 /// What to do with a request before it reaches the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Verdict {
     /// Pass it on.
     Continue {

@@ -1,1 +1,48 @@
-//! placeholder
+//! The tower adapter of [Mitten](https://docs.rs/mitten): one [`Layer`](tower_layer::Layer) that
+//! puts the security headers (with a fresh CSP nonce) on every response and redirects plain
+//! HTTP to HTTPS, for axum, hyper and anything built on tower.
+//!
+//! The decisions live in [`mitten_core`]; this crate only translates types.
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `axum` | the [`Nonce`] extractor; the peer address from axum's `ConnectInfo` |
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use mitten_core::Config;
+//! use mitten_tower::Mitten;
+//!
+//! let app: Router = Router::new()
+//!     .route("/", get(|| async { "hello" }))
+//!     .layer(Mitten::new(Config::strict())?.layer());
+//! # Ok::<(), mitten_core::ConfigError>(())
+//! ```
+//!
+//! Put the layer outermost, so that every response gets the headers: the application's
+//! errors, a catch-panic layer's 500s (put `CatchPanicLayer` *inside* Mitten), and Mitten's own
+//! redirects and rejections. A handler's own security headers are kept; see
+//! [`mitten_core::headers`] for the rules, and [`RouteOverrideLayer`] to change a policy for
+//! some routes.
+//!
+//! Whether a request is secure (for HSTS and the redirect) comes from a
+//! [`ConnectionInfo`](mitten_core::ConnectionInfo) request extension that a TLS-terminating
+//! server inserts, from trusted proxies' `Forwarded`/`X-Forwarded-Proto`, or from
+//! [`Config::always_tls`](mitten_core::Config::always_tls).
+
+mod body;
+#[cfg(feature = "axum")]
+mod extract;
+mod future;
+mod layer;
+mod reject;
+mod route;
+mod service;
+
+pub use body::MittenBody;
+#[cfg(feature = "axum")]
+pub use extract::{Nonce, NonceMissing};
+pub use future::ResponseFuture;
+pub use layer::{Mitten, MittenLayer};
+pub use route::{RouteOverrideFuture, RouteOverrideLayer, RouteOverrideService};
+pub use service::MittenService;

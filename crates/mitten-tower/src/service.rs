@@ -1,0 +1,101 @@
+//! The tower `Service`: decides before the application runs, decorates after.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use mitten_core::csp::CspNonce;
+use mitten_core::{ConnectionInfo, Policy, RequestView, Verdict};
+use tower_service::Service;
+
+use crate::body::MittenBody;
+use crate::future::ResponseFuture;
+use crate::reject;
+
+/// The service [`MittenLayer`](crate::MittenLayer) wraps around an application.
+///
+/// For each request it:
+/// 1. builds a [`RequestView`] and asks the core for a [`Verdict`] (HTTPS redirect, rejection);
+/// 2. draws a fresh [`CspNonce`] and puts it in the request's extensions for the handler;
+/// 3. once the application answered (or Mitten answered itself), applies the header policy,
+///    with any [`RouteOverride`](mitten_core::RouteOverride) found in the response's extensions.
+#[derive(Debug, Clone)]
+pub struct MittenService<S> {
+    inner: S,
+    policy: Arc<Policy>,
+}
+
+impl<S> MittenService<S> {
+    pub(crate) fn new(inner: S, policy: Arc<Policy>) -> Self {
+        Self { inner, policy }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MittenService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<MittenBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let view = RequestView {
+            method: request.method(),
+            uri: request.uri(),
+            headers: request.headers(),
+            connection: connection_info(&request),
+        };
+        let verdict = self.policy.check_request(&view);
+        let nonce = CspNonce::generate();
+        let policy = Arc::clone(&self.policy);
+        match verdict {
+            Verdict::Continue { secure } => {
+                request.extensions_mut().insert(nonce);
+                ResponseFuture::inner(self.inner.call(request), policy, secure, nonce)
+            }
+            Verdict::Redirect { status, location } => {
+                ResponseFuture::ready(reject::redirect(status, location), policy, false, nonce)
+            }
+            Verdict::Reject(rejection) => {
+                tracing::warn!(
+                    target: "mitten",
+                    reason = rejection.code(),
+                    method = %request.method(),
+                    path = request.uri().path(),
+                    "request refused"
+                );
+                let response = reject::rejection(rejection, request.headers());
+                ResponseFuture::ready(response, policy, false, nonce)
+            }
+        }
+    }
+}
+
+/// What the server told us about the connection: [`ConnectionInfo`], else (with the `axum`
+/// feature) the peer from axum's `ConnectInfo<SocketAddr>`.
+fn connection_info<B>(request: &Request<B>) -> ConnectionInfo {
+    if let Some(info) = request.extensions().get::<ConnectionInfo>() {
+        return *info;
+    }
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::ConnectInfo(peer)) = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        return ConnectionInfo {
+            peer: Some(*peer),
+            tls: false,
+        };
+    }
+    ConnectionInfo::default()
+}
