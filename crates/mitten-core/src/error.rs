@@ -127,7 +127,10 @@ impl std::error::Error for ConfigError {}
 
 /// Checks that `value` can be sent as a header value: visible ASCII and spaces only.
 pub(crate) fn check_header_value(header: &'static str, value: &str) -> Result<(), ConfigError> {
-    if value.bytes().all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic()) {
+    if value
+        .bytes()
+        .all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic())
+    {
         Ok(())
     } else {
         Err(ConfigError::InvalidHeaderValue { header })

@@ -180,7 +180,9 @@ mod tests {
 
     fn location(decision: HttpsDecision) -> String {
         match decision {
-            HttpsDecision::Redirect { location, .. } => location.to_str().expect("ascii").to_owned(),
+            HttpsDecision::Redirect { location, .. } => {
+                location.to_str().expect("ascii").to_owned()
+            }
             other => panic!("expected a redirect, got {other:?}"),
         }
     }
@@ -196,21 +198,34 @@ mod tests {
 
     #[test]
     fn configured_target_wins_over_host() {
-        let redirect = HttpsRedirect::new().to_origin("https://example.com:8443").expect("valid");
+        let redirect = HttpsRedirect::new()
+            .to_origin("https://example.com:8443")
+            .expect("valid");
         assert_eq!(
             location(decide(&redirect, "/x", Some("evil.example"))),
             "https://example.com:8443/x"
         );
-        assert!(HttpsRedirect::new().to_origin("http://example.com").is_err());
+        assert!(
+            HttpsRedirect::new()
+                .to_origin("http://example.com")
+                .is_err()
+        );
     }
 
     #[test]
     fn loopback_is_left_alone_unless_asked() {
         for host in ["localhost:8080", "127.0.0.1", "[::1]:80", "app.localhost"] {
-            assert_eq!(decide(&HttpsRedirect::new(), "/", Some(host)), HttpsDecision::Serve);
+            assert_eq!(
+                decide(&HttpsRedirect::new(), "/", Some(host)),
+                HttpsDecision::Serve
+            );
         }
         assert!(matches!(
-            decide(&HttpsRedirect::new().include_loopback(), "/", Some("localhost")),
+            decide(
+                &HttpsRedirect::new().include_loopback(),
+                "/",
+                Some("localhost")
+            ),
             HttpsDecision::Redirect { .. }
         ));
     }
@@ -218,7 +233,10 @@ mod tests {
     #[test]
     fn exemptions_match_normalised_paths_only() {
         let redirect = HttpsRedirect::new().exempt_path("/healthz").expect("valid");
-        assert_eq!(decide(&redirect, "/healthz", Some("example.com")), HttpsDecision::Serve);
+        assert_eq!(
+            decide(&redirect, "/healthz", Some("example.com")),
+            HttpsDecision::Serve
+        );
         assert!(matches!(
             decide(&redirect, "/healthz/../admin", Some("example.com")),
             HttpsDecision::Redirect { .. }
@@ -227,7 +245,10 @@ mod tests {
 
     #[test]
     fn missing_or_hostile_host_is_refused() {
-        assert_eq!(decide(&HttpsRedirect::new(), "/", None), HttpsDecision::BadHost);
+        assert_eq!(
+            decide(&HttpsRedirect::new(), "/", None),
+            HttpsDecision::BadHost
+        );
         assert_eq!(
             decide(&HttpsRedirect::new(), "/", Some("evil.example/x")),
             HttpsDecision::BadHost
@@ -243,7 +264,10 @@ mod tests {
         let redirect = HttpsRedirect::new().status(RedirectStatus::PermanentRedirect);
         assert!(matches!(
             decide(&redirect, "/", Some("example.com")),
-            HttpsDecision::Redirect { status: StatusCode::PERMANENT_REDIRECT, .. }
+            HttpsDecision::Redirect {
+                status: StatusCode::PERMANENT_REDIRECT,
+                ..
+            }
         ));
     }
 }

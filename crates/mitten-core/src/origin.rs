@@ -78,17 +78,14 @@ impl Origin {
         let (scheme, rest) = text
             .split_once("://")
             .ok_or_else(|| invalid("expected scheme://host[:port]"))?;
-        let scheme = Scheme::parse(scheme).ok_or_else(|| invalid("the scheme must be http or https"))?;
+        let scheme =
+            Scheme::parse(scheme).ok_or_else(|| invalid("the scheme must be http or https"))?;
         let (host, port) = split_authority(rest).map_err(invalid)?;
         let port = match port {
             Some(port) => port,
             None => scheme.default_port(),
         };
-        Ok(Self {
-            scheme,
-            host,
-            port,
-        })
+        Ok(Self { scheme, host, port })
     }
 
     /// Like [`parse`](Self::parse), but accepts one trailing `/` (as people write origins in
@@ -99,10 +96,11 @@ impl Origin {
 
     /// Builds the origin of a request from its scheme and `Host` (or authority).
     pub fn from_scheme_and_authority(scheme: Scheme, authority: &str) -> Result<Self, ConfigError> {
-        let (host, port) = split_authority(authority).map_err(|reason| ConfigError::InvalidOrigin {
-            origin: authority.to_owned(),
-            reason,
-        })?;
+        let (host, port) =
+            split_authority(authority).map_err(|reason| ConfigError::InvalidOrigin {
+                origin: authority.to_owned(),
+                reason,
+            })?;
         Ok(Self {
             scheme,
             port: port.unwrap_or(scheme.default_port()),
@@ -147,7 +145,11 @@ pub(crate) fn split_authority(authority: &str) -> Result<(String, Option<u16>), 
         let after = &rest[end + 1..];
         let port = match after {
             "" => None,
-            _ => Some(after.strip_prefix(':').ok_or("unexpected text after the host")?),
+            _ => Some(
+                after
+                    .strip_prefix(':')
+                    .ok_or("unexpected text after the host")?,
+            ),
         };
         (&authority[..end + 2], port)
     } else {
@@ -159,25 +161,27 @@ pub(crate) fn split_authority(authority: &str) -> Result<(String, Option<u16>), 
     if !host.starts_with('[') {
         let valid = !host.is_empty()
             && host.len() <= 253
-            && host
-                .split('.')
-                .enumerate()
-                .all(|(i, label)| {
-                    (!label.is_empty() || i > 0 && host.ends_with('.'))
-                        && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                });
+            && host.split('.').enumerate().all(|(i, label)| {
+                (!label.is_empty() || i > 0 && host.ends_with('.'))
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            });
         if !valid {
-            return Err("the host must be a DNS name or an IP address (no userinfo, path or encoding)");
+            return Err(
+                "the host must be a DNS name or an IP address (no userinfo, path or encoding)",
+            );
         }
     }
     let port = match port {
         None => None,
         Some(port) => {
-            let parsed = (!port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| port.parse::<u16>().ok())
-                .flatten()
-                .filter(|&p| p != 0)
-                .ok_or("the port must be a number from 1 to 65535")?;
+            let parsed =
+                (!port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| port.parse::<u16>().ok())
+                    .flatten()
+                    .filter(|&p| p != 0)
+                    .ok_or("the port must be a number from 1 to 65535")?;
             Some(parsed)
         }
     };
@@ -196,14 +200,21 @@ mod tests {
         assert_eq!(origin.port(), 8443);
         assert_eq!(origin.to_string(), "https://example.com:8443");
         assert_eq!(
-            Origin::parse("http://127.0.0.1:8080").expect("valid").to_string(),
+            Origin::parse("http://127.0.0.1:8080")
+                .expect("valid")
+                .to_string(),
             "http://127.0.0.1:8080"
         );
         assert_eq!(
             Origin::parse("http://[::1]:3000").expect("valid").host(),
             "[::1]"
         );
-        assert_eq!(Origin::parse("http://example.com:80").expect("valid").to_string(), "http://example.com");
+        assert_eq!(
+            Origin::parse("http://example.com:80")
+                .expect("valid")
+                .to_string(),
+            "http://example.com"
+        );
     }
 
     #[test]
@@ -239,7 +250,9 @@ mod tests {
     #[test]
     fn config_form_accepts_one_trailing_slash() {
         assert_eq!(
-            Origin::parse_config("https://example.com/").expect("valid").to_string(),
+            Origin::parse_config("https://example.com/")
+                .expect("valid")
+                .to_string(),
             "https://example.com"
         );
         assert!(Origin::parse_config("https://example.com//").is_err());

@@ -71,7 +71,10 @@ pub(crate) fn is_normalised(path: &str) -> bool {
     let Some(rest) = path.strip_prefix('/') else {
         return false;
     };
-    if path.bytes().any(|b| b == b'%' || b == b'\\' || !b.is_ascii_graphic()) {
+    if path
+        .bytes()
+        .any(|b| b == b'%' || b == b'\\' || !b.is_ascii_graphic())
+    {
         return false;
     }
     if rest.is_empty() {

@@ -128,7 +128,11 @@ impl TrustedProxies {
 /// In order: TLS on this connection (or an `https` request URI, as HTTP/2 gives), the
 /// `always_tls` setting, then, only from a trusted proxy, the last `proto=` of `Forwarded` or
 /// else the last `X-Forwarded-Proto` value. Anything else is plain HTTP.
-pub fn request_scheme(view: &RequestView<'_>, proxies: &TrustedProxies, always_tls: bool) -> Scheme {
+pub fn request_scheme(
+    view: &RequestView<'_>,
+    proxies: &TrustedProxies,
+    always_tls: bool,
+) -> Scheme {
     if view.connection.tls || always_tls || view.uri.scheme_str() == Some("https") {
         return Scheme::Https;
     }
@@ -194,14 +198,23 @@ mod tests {
         let from_client = view(&uri, &headers, "192.0.2.7:4000", false);
         assert_eq!(request_scheme(&from_proxy, &proxies, false), Scheme::Https);
         assert_eq!(request_scheme(&from_client, &proxies, false), Scheme::Http);
-        assert_eq!(request_scheme(&from_proxy, &TrustedProxies::none(), false), Scheme::Http);
+        assert_eq!(
+            request_scheme(&from_proxy, &TrustedProxies::none(), false),
+            Scheme::Http
+        );
     }
 
     #[test]
     fn forwarded_takes_the_nearest_element() {
         let mut headers = HeaderMap::new();
-        headers.append("forwarded", "for=1.2.3.4;proto=http".parse().expect("value"));
-        headers.append("forwarded", "for=5.6.7.8;proto=\"https\"".parse().expect("value"));
+        headers.append(
+            "forwarded",
+            "for=1.2.3.4;proto=http".parse().expect("value"),
+        );
+        headers.append(
+            "forwarded",
+            "for=5.6.7.8;proto=\"https\"".parse().expect("value"),
+        );
         headers.insert("x-forwarded-proto", "http".parse().expect("value"));
         assert_eq!(forwarded_proto(&headers), Some(Scheme::Https));
         let mut headers = HeaderMap::new();
@@ -216,7 +229,10 @@ mod tests {
         let uri = Uri::from_static("/");
         let headers = HeaderMap::new();
         let tls = view(&uri, &headers, "192.0.2.7:4000", true);
-        assert_eq!(request_scheme(&tls, &TrustedProxies::none(), false), Scheme::Https);
+        assert_eq!(
+            request_scheme(&tls, &TrustedProxies::none(), false),
+            Scheme::Https
+        );
     }
 
     #[test]

@@ -17,7 +17,10 @@ pub(crate) fn redirect<B>(status: StatusCode, location: HeaderValue) -> Response
 
 /// A rejection: its status, a short reason as HTML or JSON (by `Accept`), and the typed
 /// [`Rejection`] in the response's extensions.
-pub(crate) fn rejection<B>(rejection: Rejection, request_headers: &HeaderMap) -> Response<MittenBody<B>> {
+pub(crate) fn rejection<B>(
+    rejection: Rejection,
+    request_headers: &HeaderMap,
+) -> Response<MittenBody<B>> {
     let wants_json = request_headers
         .get_all(ACCEPT)
         .iter()

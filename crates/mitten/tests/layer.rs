@@ -1,5 +1,7 @@
 //! The layer over real sockets: every header on every kind of response.
 
+#![allow(clippy::panic)] // A test fails by panicking.
+
 use std::net::SocketAddr;
 
 use axum::http::{HeaderMap, StatusCode};
@@ -8,18 +10,25 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use mitten::csp::{ContentSecurityPolicy, Source};
 use mitten::headers::{Banner, FrameOptions, SecurityHeaders};
-use mitten::{Config, ConfigError, Mitten, Nonce, RouteOverride, RouteOverrideLayer, TrustedProxies};
+use mitten::{
+    Config, ConfigError, Mitten, Nonce, RouteOverride, RouteOverrideLayer, TrustedProxies,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower_http::catch_panic::CatchPanicLayer;
 
 /// Serves `app` on a fresh loopback port and returns its address.
 async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .expect("serve");
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
     });
     addr
 }
@@ -43,11 +52,11 @@ fn app(config: Config) -> Router {
     Router::new()
         .route("/", get(page))
         .route("/boom", get(boom))
-        .route("/error", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "failed") }))
         .route(
-            "/not-modified",
-            get(|| async { StatusCode::NOT_MODIFIED }),
+            "/error",
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "failed") }),
         )
+        .route("/not-modified", get(|| async { StatusCode::NOT_MODIFIED }))
         .route(
             "/own-headers",
             get(|| async {
@@ -90,9 +99,18 @@ fn assert_security_headers(headers: &HeaderMap, what: &str) {
         .get("content-security-policy")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_else(|| panic!("no CSP on {what}"));
-    assert!(csp.contains("'strict-dynamic'") && csp.ends_with("frame-ancestors 'none'"), "{csp}");
-    assert!(headers.contains_key("permissions-policy"), "permissions-policy on {what}");
-    assert!(!headers.contains_key("strict-transport-security"), "no HSTS over plain HTTP ({what})");
+    assert!(
+        csp.contains("'strict-dynamic'") && csp.ends_with("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(
+        headers.contains_key("permissions-policy"),
+        "permissions-policy on {what}"
+    );
+    assert!(
+        !headers.contains_key("strict-transport-security"),
+        "no HSTS over plain HTTP ({what})"
+    );
 }
 
 fn nonce_in(csp: &str) -> &str {
@@ -110,7 +128,11 @@ async fn headers_on_ok_not_found_error_and_panic() {
         ("/error", StatusCode::INTERNAL_SERVER_ERROR),
         ("/boom", StatusCode::INTERNAL_SERVER_ERROR),
     ] {
-        let response = client.get(format!("http://{addr}{path}")).send().await.expect("response");
+        let response = client
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .expect("response");
         assert_eq!(response.status().as_u16(), status.as_u16(), "{path}");
         assert_security_headers(response.headers(), path);
         assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
@@ -123,12 +145,26 @@ async fn nonce_is_fresh_per_response_and_matches_the_page() {
     let client = client();
     let mut seen = Vec::new();
     for _ in 0..3 {
-        let response = client.get(format!("http://{addr}/")).send().await.expect("response");
-        let csp = response.headers()["content-security-policy"].to_str().expect("ascii").to_owned();
+        let response = client
+            .get(format!("http://{addr}/"))
+            .send()
+            .await
+            .expect("response");
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
         let body = response.text().await.expect("body");
         let nonce = nonce_in(&csp).to_owned();
-        assert_eq!(csp.matches(&format!("'nonce-{nonce}'")).count(), 2, "script-src and style-src");
-        assert!(body.contains(&format!(r#"nonce="{nonce}""#)), "page renders the header's nonce");
+        assert_eq!(
+            csp.matches(&format!("'nonce-{nonce}'")).count(),
+            2,
+            "script-src and style-src"
+        );
+        assert!(
+            body.contains(&format!(r#"nonce="{nonce}""#)),
+            "page renders the header's nonce"
+        );
         assert!(!seen.contains(&nonce), "nonce reused");
         seen.push(nonce);
     }
@@ -137,7 +173,11 @@ async fn nonce_is_fresh_per_response_and_matches_the_page() {
 #[tokio::test]
 async fn not_modified_gets_no_new_csp() {
     let addr = serve(app(Config::strict())).await;
-    let response = client().get(format!("http://{addr}/not-modified")).send().await.expect("response");
+    let response = client()
+        .get(format!("http://{addr}/not-modified"))
+        .send()
+        .await
+        .expect("response");
     assert_eq!(response.status().as_u16(), 304);
     assert!(!response.headers().contains_key("content-security-policy"));
     assert_eq!(response.headers()["x-frame-options"], "DENY");
@@ -146,7 +186,11 @@ async fn not_modified_gets_no_new_csp() {
 #[tokio::test]
 async fn handler_headers_win_but_banners_go() {
     let addr = serve(app(Config::strict())).await;
-    let response = client().get(format!("http://{addr}/own-headers")).send().await.expect("response");
+    let response = client()
+        .get(format!("http://{addr}/own-headers"))
+        .send()
+        .await
+        .expect("response");
     let headers = response.headers();
     assert_eq!(headers["content-security-policy"], "default-src https:");
     assert_eq!(headers["cache-control"], "public, max-age=60");
@@ -158,9 +202,14 @@ async fn handler_headers_win_but_banners_go() {
 
 #[tokio::test]
 async fn custom_banner() {
-    let config = Config::strict().headers(SecurityHeaders::strict().banner(Banner::custom("Welcome!").expect("valid")));
+    let config = Config::strict()
+        .headers(SecurityHeaders::strict().banner(Banner::custom("Welcome!").expect("valid")));
     let addr = serve(app(config)).await;
-    let response = client().get(format!("http://{addr}/own-headers")).send().await.expect("response");
+    let response = client()
+        .get(format!("http://{addr}/own-headers"))
+        .send()
+        .await
+        .expect("response");
     assert_eq!(response.headers()["server"], "Welcome!");
     assert_eq!(response.headers().get_all("server").iter().count(), 1);
     assert!(!response.headers().contains_key("x-powered-by"));
@@ -168,21 +217,41 @@ async fn custom_banner() {
 
 #[tokio::test]
 async fn report_only_mode() {
-    let csp = ContentSecurityPolicy::strict().report_uri("/csp-report").report_to("csp", "/csp-report").report_only();
-    let addr = serve(app(Config::strict().headers(SecurityHeaders::strict().csp(csp)))).await;
-    let response = client().get(format!("http://{addr}/")).send().await.expect("response");
+    let csp = ContentSecurityPolicy::strict()
+        .report_uri("/csp-report")
+        .report_to("csp", "/csp-report")
+        .report_only();
+    let addr = serve(app(
+        Config::strict().headers(SecurityHeaders::strict().csp(csp))
+    ))
+    .await;
+    let response = client()
+        .get(format!("http://{addr}/"))
+        .send()
+        .await
+        .expect("response");
     let headers = response.headers();
-    let report_only = headers["content-security-policy-report-only"].to_str().expect("ascii");
-    assert!(report_only.contains("report-uri /csp-report; report-to csp"), "{report_only}");
+    let report_only = headers["content-security-policy-report-only"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        report_only.contains("report-uri /csp-report; report-to csp"),
+        "{report_only}"
+    );
     assert!(report_only.contains("'nonce-"));
-    assert_eq!(headers["content-security-policy"], "frame-ancestors 'none'", "framing stays enforced");
+    assert_eq!(
+        headers["content-security-policy"], "frame-ancestors 'none'",
+        "framing stays enforced"
+    );
     assert_eq!(headers["reporting-endpoints"], "csp=\"/csp-report\"");
 }
 
 #[tokio::test]
 async fn per_route_overrides_by_layer_and_by_extension() {
     let widget = RouteOverride::builder()
-        .frame_options(FrameOptions::AllowFrom(vec![Source::host("https://partner.example")]))
+        .frame_options(FrameOptions::AllowFrom(vec![Source::host(
+            "https://partner.example",
+        )]))
         .build()
         .expect("valid");
     let gallery = RouteOverride::builder()
@@ -190,10 +259,19 @@ async fn per_route_overrides_by_layer_and_by_extension() {
         .frame_options(FrameOptions::SameOrigin)
         .build()
         .expect("valid");
-    let raw = RouteOverride::builder().danger_without_csp().build().expect("valid");
+    let raw = RouteOverride::builder()
+        .danger_without_csp()
+        .build()
+        .expect("valid");
     let app = Router::new()
-        .route("/widget", get(|| async { "widget" }).layer(RouteOverrideLayer::new(widget)))
-        .route("/gallery", get(move || async move { (Extension(gallery), "gallery") }))
+        .route(
+            "/widget",
+            get(|| async { "widget" }).layer(RouteOverrideLayer::new(widget)),
+        )
+        .route(
+            "/gallery",
+            get(move || async move { (Extension(gallery), "gallery") }),
+        )
         .route("/raw", get(|| async { "raw" }))
         .route_layer(RouteOverrideLayer::new(raw))
         .route("/", get(|| async { "index" }))
@@ -202,25 +280,49 @@ async fn per_route_overrides_by_layer_and_by_extension() {
     let client = client();
     let get = |path: &'static str| {
         let client = client.clone();
-        async move { client.get(format!("http://{addr}{path}")).send().await.expect("response") }
+        async move {
+            client
+                .get(format!("http://{addr}{path}"))
+                .send()
+                .await
+                .expect("response")
+        }
     };
 
     let widget = get("/widget").await;
-    let csp = widget.headers()["content-security-policy"].to_str().expect("ascii");
-    assert!(csp.ends_with("frame-ancestors https://partner.example"), "{csp}");
+    let csp = widget.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        csp.ends_with("frame-ancestors https://partner.example"),
+        "{csp}"
+    );
     assert!(!widget.headers().contains_key("x-frame-options"));
 
     let gallery = get("/gallery").await;
-    let csp = gallery.headers()["content-security-policy"].to_str().expect("ascii");
-    assert!(csp.contains("img-src *") && csp.ends_with("frame-ancestors 'self'"), "{csp}");
+    let csp = gallery.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        csp.contains("img-src *") && csp.ends_with("frame-ancestors 'self'"),
+        "{csp}"
+    );
     assert_eq!(gallery.headers()["x-frame-options"], "SAMEORIGIN");
 
     let raw = get("/raw").await;
-    assert_eq!(raw.headers()["content-security-policy"], "frame-ancestors 'none'");
+    assert_eq!(
+        raw.headers()["content-security-policy"],
+        "frame-ancestors 'none'"
+    );
 
     let index = get("/").await;
-    let csp = index.headers()["content-security-policy"].to_str().expect("ascii");
-    assert!(csp.contains("img-src 'self' data:") && csp.ends_with("frame-ancestors 'none'"), "{csp}");
+    let csp = index.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        csp.contains("img-src 'self' data:") && csp.ends_with("frame-ancestors 'none'"),
+        "{csp}"
+    );
 }
 
 #[tokio::test]
@@ -234,7 +336,10 @@ async fn https_redirect_ignores_forwarded_proto_from_untrusted_peers() {
         .await
         .expect("response");
     assert_eq!(response.status().as_u16(), 301);
-    assert_eq!(response.headers()["location"], "https://app.example/notes?x=1");
+    assert_eq!(
+        response.headers()["location"],
+        "https://app.example/notes?x=1"
+    );
     assert_security_headers(response.headers(), "the redirect");
 }
 
@@ -251,7 +356,10 @@ async fn https_redirect_trusts_configured_proxy() {
         .await
         .expect("response");
     assert_eq!(secure.status().as_u16(), 200);
-    assert_eq!(secure.headers()["strict-transport-security"], "max-age=63072000; includeSubDomains");
+    assert_eq!(
+        secure.headers()["strict-transport-security"],
+        "max-age=63072000; includeSubDomains"
+    );
 
     let forwarded = client
         .get(format!("http://{addr}/"))
@@ -283,11 +391,29 @@ async fn loopback_is_served_over_http_and_exemptions_work() {
     );
     let addr = serve(app(config)).await;
     let client = client();
-    let local = client.get(format!("http://{addr}/error")).send().await.expect("response");
-    assert_eq!(local.status().as_u16(), 500, "loopback host is not redirected");
-    let exempt = client.get(format!("http://{addr}/")).header("host", "app.example").send().await.expect("response");
+    let local = client
+        .get(format!("http://{addr}/error"))
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(
+        local.status().as_u16(),
+        500,
+        "loopback host is not redirected"
+    );
+    let exempt = client
+        .get(format!("http://{addr}/"))
+        .header("host", "app.example")
+        .send()
+        .await
+        .expect("response");
     assert_eq!(exempt.status().as_u16(), 200);
-    let other = client.get(format!("http://{addr}/error")).header("host", "app.example").send().await.expect("response");
+    let other = client
+        .get(format!("http://{addr}/error"))
+        .header("host", "app.example")
+        .send()
+        .await
+        .expect("response");
     assert_eq!(other.status().as_u16(), 308);
 }
 
@@ -295,27 +421,39 @@ async fn loopback_is_served_over_http_and_exemptions_work() {
 async fn request_without_host_is_refused_with_headers() {
     let addr = serve(app(Config::strict())).await;
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(b"GET / HTTP/1.0\r\nAccept: application/json\r\n\r\n").await.expect("write");
+    stream
+        .write_all(b"GET / HTTP/1.0\r\nAccept: application/json\r\n\r\n")
+        .await
+        .expect("write");
     let mut raw = String::new();
     stream.read_to_string(&mut raw).await.expect("read");
     assert!(raw.starts_with("HTTP/1.0 400"), "{raw}");
     let lower = raw.to_ascii_lowercase();
     assert!(lower.contains("x-frame-options: deny"), "{raw}");
     assert!(lower.contains("content-security-policy:"), "{raw}");
-    assert!(raw.ends_with(r#"{"error":"bad_host","message":"The request has no valid Host header."}"#), "{raw}");
+    assert!(
+        raw.ends_with(r#"{"error":"bad_host","message":"The request has no valid Host header."}"#),
+        "{raw}"
+    );
 }
 
 #[test]
 fn invalid_policies_fail_at_start_up() {
     let unknown = ContentSecurityPolicy::parse("default-src 'self'; scirpt-src 'self'");
-    assert_eq!(unknown.err(), Some(ConfigError::UnknownDirective("scirpt-src".into())));
+    assert_eq!(
+        unknown.err(),
+        Some(ConfigError::UnknownDirective("scirpt-src".into()))
+    );
 
-    let injection = ContentSecurityPolicy::strict().script_src([Source::host("example.com; script-src *")]);
-    let err = Mitten::new(Config::strict().headers(SecurityHeaders::strict().csp(injection))).expect_err("rejected");
+    let injection =
+        ContentSecurityPolicy::strict().script_src([Source::host("example.com; script-src *")]);
+    let err = Mitten::new(Config::strict().headers(SecurityHeaders::strict().csp(injection)))
+        .expect_err("rejected");
     assert!(matches!(err, ConfigError::InvalidSource { .. }), "{err}");
 
     let crlf = ContentSecurityPolicy::strict().report_uri("/r\r\nSet-Cookie: x=1");
-    let err = Mitten::new(Config::strict().headers(SecurityHeaders::strict().csp(crlf))).expect_err("rejected");
+    let err = Mitten::new(Config::strict().headers(SecurityHeaders::strict().csp(crlf)))
+        .expect_err("rejected");
     assert!(err.to_string().contains("report-uri"), "{err}");
 
     assert!(ContentSecurityPolicy::parse("default-src 'self'\r\nX-Evil: 1").is_err());
@@ -325,6 +463,10 @@ fn invalid_policies_fail_at_start_up() {
 #[tokio::test]
 async fn nonce_extractor_without_layer_is_a_500_not_a_panic() {
     let addr = serve(Router::new().route("/", get(page))).await;
-    let response = client().get(format!("http://{addr}/")).send().await.expect("response");
+    let response = client()
+        .get(format!("http://{addr}/"))
+        .send()
+        .await
+        .expect("response");
     assert_eq!(response.status().as_u16(), 500);
 }

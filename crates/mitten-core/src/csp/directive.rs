@@ -188,7 +188,10 @@ pub(crate) fn validate_tokens(directive: Directive, tokens: &[String]) -> Result
         ValueKind::Webrtc if tokens.len() != 1 => {
             Err(invalid("exactly one of `'allow'` or `'block'`".into()))
         }
-        ValueKind::Webrtc => all(&|t| t == "'allow'" || t == "'block'", "`'allow'` or `'block'`"),
+        ValueKind::Webrtc => all(
+            &|t| t == "'allow'" || t == "'block'",
+            "`'allow'` or `'block'`",
+        ),
     }
 }
 
@@ -202,7 +205,8 @@ pub(crate) fn is_token(text: &str) -> bool {
 fn is_policy_name(text: &str) -> bool {
     !text.is_empty()
         && text.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'#' | b'=' | b'_' | b'/' | b'@' | b'.' | b'%')
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'-' | b'#' | b'=' | b'_' | b'/' | b'@' | b'.' | b'%')
         })
 }
 

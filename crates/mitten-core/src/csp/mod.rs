@@ -112,9 +112,7 @@ impl ContentSecurityPolicy {
 
     /// For JSON APIs that never serve HTML: `default-src 'none'` (and no nonce).
     pub fn api() -> Self {
-        Self::empty()
-            .default_src([Source::None])
-            .nonce_in([])
+        Self::empty().default_src([Source::None]).nonce_in([])
     }
 
     /// Flask-Talisman's default, `default-src 'self'; object-src 'none'`, without nonces.
@@ -163,7 +161,11 @@ impl ContentSecurityPolicy {
     /// Sets a source-list directive (any `*-src`, `base-uri`, `form-action`).
     ///
     /// An empty list is rendered as `'none'`.
-    pub fn directive(self, directive: Directive, sources: impl IntoIterator<Item = Source>) -> Self {
+    pub fn directive(
+        self,
+        directive: Directive,
+        sources: impl IntoIterator<Item = Source>,
+    ) -> Self {
         self.set(directive, Value::Sources(sources.into_iter().collect()))
     }
 
@@ -284,7 +286,10 @@ impl ContentSecurityPolicy {
     /// Validates the policy and prepares its header value, so that each response only has to
     /// splice in its nonce.
     pub fn compile(self) -> Result<CompiledCsp, ConfigError> {
-        if self.report_only && !self.contains(Directive::ReportUri) && !self.contains(Directive::ReportTo) {
+        if self.report_only
+            && !self.contains(Directive::ReportUri)
+            && !self.contains(Directive::ReportTo)
+        {
             return Err(ConfigError::ReportOnlyWithoutEndpoint);
         }
         let mut template = Template::default();
@@ -338,11 +343,13 @@ impl ContentSecurityPolicy {
                         header: "reporting-endpoints",
                     });
                 }
-                Some(HeaderValue::try_from(format!("{group}=\"{url}\"")).map_err(|_| {
-                    ConfigError::InvalidHeaderValue {
-                        header: "reporting-endpoints",
-                    }
-                })?)
+                Some(
+                    HeaderValue::try_from(format!("{group}=\"{url}\"")).map_err(|_| {
+                        ConfigError::InvalidHeaderValue {
+                            header: "reporting-endpoints",
+                        }
+                    })?,
+                )
             }
             None => None,
         };
@@ -439,7 +446,9 @@ impl CompiledCsp {
         let nonce = nonce.as_str();
         let policy_len: usize = self.segments.iter().map(String::len).sum();
         let mut text = String::with_capacity(
-            policy_len + nonce.len() * (self.segments.len() - 1) + frame_ancestors.map_or(0, |f| f.len() + 2),
+            policy_len
+                + nonce.len() * (self.segments.len() - 1)
+                + frame_ancestors.map_or(0, |f| f.len() + 2),
         );
         for (i, segment) in self.segments.iter().enumerate() {
             if i > 0 {

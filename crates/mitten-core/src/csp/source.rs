@@ -172,7 +172,9 @@ impl Source {
                 if base64_ok {
                     Ok(())
                 } else {
-                    Err(invalid("the digest is not the base64 of a digest of that algorithm"))
+                    Err(invalid(
+                        "the digest is not the base64 of a digest of that algorithm",
+                    ))
                 }
             }
             Self::Host(host) => validate_host_source(host).map_err(invalid),
@@ -245,12 +247,17 @@ fn validate_host_part(host: &str) -> Result<(), &'static str> {
     let labels = labels.strip_suffix('.').unwrap_or(labels);
     let valid = !labels.is_empty()
         && labels.split('.').all(|label| {
-            !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     if valid {
         Ok(())
     } else {
-        Err("the host must be `*`, or dot-separated labels of letters, digits and `-`, optionally after `*.`")
+        Err(
+            "the host must be `*`, or dot-separated labels of letters, digits and `-`, optionally after `*.`",
+        )
     }
 }
 
@@ -348,10 +355,7 @@ mod tests {
     #[test]
     fn keywords_are_case_insensitive_and_render_canonically() {
         assert_eq!(Source::parse("'SELF'"), Ok(Source::SelfOrigin));
-        assert_eq!(
-            Source::parse("'Strict-Dynamic'"),
-            Ok(Source::StrictDynamic)
-        );
+        assert_eq!(Source::parse("'Strict-Dynamic'"), Ok(Source::StrictDynamic));
         assert_eq!(Source::SelfOrigin.to_string(), "'self'");
     }
 
@@ -370,9 +374,11 @@ mod tests {
             Ok(Source::sha256(digest))
         );
         assert!(Source::sha256("short").validate("script-src").is_err());
-        assert!(Source::sha256("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSu'U=")
-            .validate("script-src")
-            .is_err());
+        assert!(
+            Source::sha256("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSu'U=")
+                .validate("script-src")
+                .is_err()
+        );
     }
 
     #[test]

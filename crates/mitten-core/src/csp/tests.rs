@@ -51,7 +51,9 @@ fn frame_ancestors_are_appended() {
 fn parse_round_trips_and_keeps_order() {
     let text = "default-src 'self'; img-src * data:; sandbox allow-forms allow-scripts; \
                 upgrade-insecure-requests; report-uri /csp-report";
-    let csp = ContentSecurityPolicy::parse(text).expect("parses").nonce_in([]);
+    let csp = ContentSecurityPolicy::parse(text)
+        .expect("parses")
+        .nonce_in([]);
     assert_eq!(rendered(csp), text);
 }
 
@@ -83,7 +85,13 @@ fn host_source_with_directive_injection_is_a_start_up_error() {
         .script_src([Source::host("example.com; script-src *")])
         .compile()
         .expect_err("must be rejected");
-    assert!(matches!(err, ConfigError::InvalidSource { directive: "script-src", .. }));
+    assert!(matches!(
+        err,
+        ConfigError::InvalidSource {
+            directive: "script-src",
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -96,7 +104,13 @@ fn crlf_in_a_policy_is_a_start_up_error() {
         .report_uri("/r\r\nX-Evil: 1")
         .compile()
         .expect_err("must be rejected");
-    assert!(matches!(err, ConfigError::InvalidDirectiveValue { directive: "report-uri", .. }));
+    assert!(matches!(
+        err,
+        ConfigError::InvalidDirectiveValue {
+            directive: "report-uri",
+            ..
+        }
+    ));
     let err = ContentSecurityPolicy::strict()
         .report_to("csp", "/r\"\r\n")
         .compile()
@@ -115,34 +129,52 @@ fn none_must_stand_alone() {
 
 #[test]
 fn value_kinds_are_enforced() {
-    assert!(ContentSecurityPolicy::empty().sandbox(["allow-everything"]).compile().is_err());
-    assert!(ContentSecurityPolicy::empty()
-        .directive(Directive::Sandbox, [Source::SelfOrigin])
-        .compile()
-        .is_err());
-    assert!(ContentSecurityPolicy::empty()
-        .directive_tokens(Directive::ScriptSrc, ["'self'"])
-        .compile()
-        .is_err());
-    assert!(ContentSecurityPolicy::empty()
-        .directive_tokens(Directive::Webrtc, ["'maybe'"])
-        .compile()
-        .is_err());
-    assert!(ContentSecurityPolicy::empty()
-        .directive_tokens(Directive::UpgradeInsecureRequests, ["x"])
-        .compile()
-        .is_err());
-    assert!(ContentSecurityPolicy::empty()
-        .require_trusted_types_for_script()
-        .trusted_types(["default", "'allow-duplicates'"])
-        .compile()
-        .is_ok());
+    assert!(
+        ContentSecurityPolicy::empty()
+            .sandbox(["allow-everything"])
+            .compile()
+            .is_err()
+    );
+    assert!(
+        ContentSecurityPolicy::empty()
+            .directive(Directive::Sandbox, [Source::SelfOrigin])
+            .compile()
+            .is_err()
+    );
+    assert!(
+        ContentSecurityPolicy::empty()
+            .directive_tokens(Directive::ScriptSrc, ["'self'"])
+            .compile()
+            .is_err()
+    );
+    assert!(
+        ContentSecurityPolicy::empty()
+            .directive_tokens(Directive::Webrtc, ["'maybe'"])
+            .compile()
+            .is_err()
+    );
+    assert!(
+        ContentSecurityPolicy::empty()
+            .directive_tokens(Directive::UpgradeInsecureRequests, ["x"])
+            .compile()
+            .is_err()
+    );
+    assert!(
+        ContentSecurityPolicy::empty()
+            .require_trusted_types_for_script()
+            .trusted_types(["default", "'allow-duplicates'"])
+            .compile()
+            .is_ok()
+    );
 }
 
 #[test]
 fn report_only_needs_an_endpoint() {
     assert_eq!(
-        ContentSecurityPolicy::strict().report_only().compile().err(),
+        ContentSecurityPolicy::strict()
+            .report_only()
+            .compile()
+            .err(),
         Some(ConfigError::ReportOnlyWithoutEndpoint)
     );
     let compiled = ContentSecurityPolicy::strict()
@@ -155,10 +187,10 @@ fn report_only_needs_an_endpoint() {
         compiled.reporting_endpoints().expect("endpoint"),
         "csp-endpoint=\"https://example.com/reports\""
     );
-    assert!(rendered(
-        ContentSecurityPolicy::strict().report_to("csp-endpoint", "/reports")
-    )
-    .ends_with("; report-to csp-endpoint"));
+    assert!(
+        rendered(ContentSecurityPolicy::strict().report_to("csp-endpoint", "/reports"))
+            .ends_with("; report-to csp-endpoint")
+    );
 }
 
 #[test]

@@ -154,7 +154,9 @@ mod tests {
         headers.insert("content-type", HeaderValue::from_static("text/plain"));
         Banner::Remove.apply(&mut headers);
         assert_eq!(headers.len(), 1);
-        Banner::custom("Welcome!").expect("valid").apply(&mut headers);
+        Banner::custom("Welcome!")
+            .expect("valid")
+            .apply(&mut headers);
         assert_eq!(headers["server"], "Welcome!");
     }
 

@@ -69,7 +69,9 @@ impl Hsts {
     /// The header value, or an error if `preload` is set without meeting the list's requirements.
     pub fn value(&self) -> Result<HeaderValue, ConfigError> {
         if self.preload && self.max_age < ONE_YEAR {
-            return Err(ConfigError::HstsPreload("max-age must be at least 31536000 (one year)"));
+            return Err(ConfigError::HstsPreload(
+                "max-age must be at least 31536000 (one year)",
+            ));
         }
         if self.preload && !self.include_subdomains {
             return Err(ConfigError::HstsPreload("includeSubDomains is required"));
@@ -81,8 +83,9 @@ impl Hsts {
         if self.preload {
             value.push_str("; preload");
         }
-        HeaderValue::try_from(value)
-            .map_err(|_| ConfigError::InvalidHeaderValue { header: "strict-transport-security" })
+        HeaderValue::try_from(value).map_err(|_| ConfigError::InvalidHeaderValue {
+            header: "strict-transport-security",
+        })
     }
 }
 
@@ -147,9 +150,13 @@ impl PublicKeyPins {
         for pin in &self.pins {
             let well_formed = pin.len() == 44
                 && pin.ends_with('=')
-                && pin[..43].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+                && pin[..43]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
             if !well_formed {
-                return Err(ConfigError::PublicKeyPins("a pin is the base64 of a SHA-256 digest"));
+                return Err(ConfigError::PublicKeyPins(
+                    "a pin is the base64 of a SHA-256 digest",
+                ));
             }
             value.push_str(&format!("pin-sha256=\"{pin}\"; "));
         }
@@ -159,11 +166,14 @@ impl PublicKeyPins {
         }
         if let Some(uri) = &self.report_uri {
             if !uri.bytes().all(|b| b.is_ascii_graphic() && b != b'"') {
-                return Err(ConfigError::InvalidHeaderValue { header: "public-key-pins" });
+                return Err(ConfigError::InvalidHeaderValue {
+                    header: "public-key-pins",
+                });
             }
             value.push_str(&format!("; report-uri=\"{uri}\""));
         }
-        HeaderValue::try_from(value)
-            .map_err(|_| ConfigError::InvalidHeaderValue { header: "public-key-pins" })
+        HeaderValue::try_from(value).map_err(|_| ConfigError::InvalidHeaderValue {
+            header: "public-key-pins",
+        })
     }
 }

@@ -255,7 +255,10 @@ impl SecurityHeaders {
             always.push((http::header::REFERRER_POLICY, policy.header_value()));
         }
         if let Some(policy) = self.permissions_policy.filter(|p| !p.is_empty()) {
-            always.push((HeaderName::from_static("permissions-policy"), policy.value()?));
+            always.push((
+                HeaderName::from_static("permissions-policy"),
+                policy.value()?,
+            ));
         }
         if let Some(policy) = self.coop {
             always.push((
@@ -284,7 +287,10 @@ impl SecurityHeaders {
                 HeaderName::from_static("x-download-options"),
                 HeaderValue::from_static("noopen"),
             ));
-            always.push((http::header::X_XSS_PROTECTION, HeaderValue::from_static("0")));
+            always.push((
+                http::header::X_XSS_PROTECTION,
+                HeaderValue::from_static("0"),
+            ));
         }
         if let Some(policy) = self.document_policy {
             always.push((HeaderName::from_static("document-policy"), policy.value()?));

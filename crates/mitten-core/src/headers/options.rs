@@ -199,13 +199,20 @@ mod tests {
     fn framing_is_consistent() {
         let deny = FrameOptions::Deny.compile().expect("valid");
         assert_eq!(deny.x_frame_options.expect("xfo"), "DENY");
-        assert_eq!(deny.frame_ancestors.as_deref(), Some("frame-ancestors 'none'"));
+        assert_eq!(
+            deny.frame_ancestors.as_deref(),
+            Some("frame-ancestors 'none'")
+        );
         let same = FrameOptions::SameOrigin.compile().expect("valid");
         assert_eq!(same.x_frame_options.expect("xfo"), "SAMEORIGIN");
-        assert_eq!(same.frame_ancestors.as_deref(), Some("frame-ancestors 'self'"));
-        let list = FrameOptions::AllowFrom(vec![Source::SelfOrigin, Source::host("https://a.example")])
-            .compile()
-            .expect("valid");
+        assert_eq!(
+            same.frame_ancestors.as_deref(),
+            Some("frame-ancestors 'self'")
+        );
+        let list =
+            FrameOptions::AllowFrom(vec![Source::SelfOrigin, Source::host("https://a.example")])
+                .compile()
+                .expect("valid");
         assert!(list.x_frame_options.is_none());
         assert_eq!(
             list.frame_ancestors.as_deref(),
@@ -217,12 +224,20 @@ mod tests {
 
     #[test]
     fn framing_rejects_bad_sources() {
-        assert!(FrameOptions::AllowFrom(vec![Source::host("a.example; script-src *")])
-            .compile()
-            .is_err());
-        assert!(FrameOptions::AllowFrom(vec![Source::UnsafeInline]).compile().is_err());
-        assert!(FrameOptions::AllowFrom(vec![Source::None, Source::SelfOrigin])
-            .compile()
-            .is_err());
+        assert!(
+            FrameOptions::AllowFrom(vec![Source::host("a.example; script-src *")])
+                .compile()
+                .is_err()
+        );
+        assert!(
+            FrameOptions::AllowFrom(vec![Source::UnsafeInline])
+                .compile()
+                .is_err()
+        );
+        assert!(
+            FrameOptions::AllowFrom(vec![Source::None, Source::SelfOrigin])
+                .compile()
+                .is_err()
+        );
     }
 }

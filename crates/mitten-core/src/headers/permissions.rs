@@ -208,7 +208,8 @@ impl DocumentPolicy {
         for (key, value) in &self.entries {
             let value_ok = !value.is_empty()
                 && value.bytes().all(|b| {
-                    b.is_ascii_alphanumeric() || matches!(b, b'?' | b'.' | b'-' | b'_' | b'*' | b'/' | b':')
+                    b.is_ascii_alphanumeric()
+                        || matches!(b, b'?' | b'.' | b'-' | b'_' | b'*' | b'/' | b':')
                 });
             if !is_sf_key(key) || !value_ok {
                 return Err(ConfigError::InvalidPolicyEntry {
@@ -242,7 +243,12 @@ mod tests {
     fn strict_denies_powerful_features() {
         let value = PermissionsPolicy::strict().value().expect("valid");
         let value = value.to_str().expect("ascii");
-        for feature in ["camera=()", "microphone=()", "geolocation=()", "browsing-topics=()"] {
+        for feature in [
+            "camera=()",
+            "microphone=()",
+            "geolocation=()",
+            "browsing-topics=()",
+        ] {
             assert!(value.contains(feature), "{feature} missing from {value}");
         }
     }

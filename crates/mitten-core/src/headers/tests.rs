@@ -4,9 +4,23 @@ use super::*;
 use crate::RouteOverride;
 use crate::csp::{CspNonce, Source};
 
-fn run(policy: &HeaderPolicy, headers: &mut HeaderMap, secure: bool, status: StatusCode, route: Option<&RouteOverride>) -> CspNonce {
+fn run(
+    policy: &HeaderPolicy,
+    headers: &mut HeaderMap,
+    secure: bool,
+    status: StatusCode,
+    route: Option<&RouteOverride>,
+) -> CspNonce {
     let nonce = CspNonce::generate();
-    policy.apply(headers, &ResponseContext { secure, status, nonce: &nonce, route });
+    policy.apply(
+        headers,
+        &ResponseContext {
+            secure,
+            status,
+            nonce: &nonce,
+            route,
+        },
+    );
     nonce
 }
 
@@ -29,11 +43,18 @@ fn strict_sends_every_header() {
         ("x-download-options", "noopen"),
         ("x-xss-protection", "0"),
         ("x-frame-options", "DENY"),
-        ("strict-transport-security", "max-age=63072000; includeSubDomains"),
+        (
+            "strict-transport-security",
+            "max-age=63072000; includeSubDomains",
+        ),
         ("cache-control", "no-store"),
     ];
     for (name, value) in expected {
-        assert_eq!(headers.get(name).map(|v| v.to_str().expect("ascii")), Some(value), "{name}");
+        assert_eq!(
+            headers.get(name).map(|v| v.to_str().expect("ascii")),
+            Some(value),
+            "{name}"
+        );
     }
     let csp = headers["content-security-policy"].to_str().expect("ascii");
     assert!(csp.contains(&format!("'nonce-{nonce}'")));
@@ -54,9 +75,15 @@ fn hsts_only_on_secure_requests() {
 fn handler_headers_win() {
     let policy = SecurityHeaders::strict().compile().expect("valid");
     let mut headers = HeaderMap::new();
-    headers.insert("content-security-policy", HeaderValue::from_static("default-src *"));
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src *"),
+    );
     headers.insert("x-frame-options", HeaderValue::from_static("SAMEORIGIN"));
-    headers.insert("cache-control", HeaderValue::from_static("public, max-age=60"));
+    headers.insert(
+        "cache-control",
+        HeaderValue::from_static("public, max-age=60"),
+    );
     run(&policy, &mut headers, true, StatusCode::OK, None);
     assert_eq!(headers["content-security-policy"], "default-src *");
     assert_eq!(headers["x-frame-options"], "SAMEORIGIN");
@@ -76,10 +103,14 @@ fn not_modified_gets_no_new_csp() {
 
 #[test]
 fn report_only_keeps_framing_enforced() {
-    let csp = crate::csp::ContentSecurityPolicy::strict().report_uri("/csp-report").report_only();
+    let csp = crate::csp::ContentSecurityPolicy::strict()
+        .report_uri("/csp-report")
+        .report_only();
     let (headers, nonce) = applied(SecurityHeaders::strict().csp(csp), true);
     assert_eq!(headers["content-security-policy"], "frame-ancestors 'none'");
-    let report_only = headers["content-security-policy-report-only"].to_str().expect("ascii");
+    let report_only = headers["content-security-policy-report-only"]
+        .to_str()
+        .expect("ascii");
     assert!(report_only.contains(nonce.as_str()));
     assert!(report_only.ends_with("report-uri /csp-report"));
     assert!(!report_only.contains("frame-ancestors"));
@@ -94,25 +125,44 @@ fn reporting_endpoints_header() {
 
 #[test]
 fn frame_ancestors_belongs_to_frame_options() {
-    let csp = crate::csp::ContentSecurityPolicy::strict().directive(crate::csp::Directive::FrameAncestors, [Source::SelfOrigin]);
-    assert_eq!(SecurityHeaders::strict().csp(csp).compile().err(), Some(ConfigError::FrameAncestorsInPolicy));
+    let csp = crate::csp::ContentSecurityPolicy::strict()
+        .directive(crate::csp::Directive::FrameAncestors, [Source::SelfOrigin]);
+    assert_eq!(
+        SecurityHeaders::strict().csp(csp).compile().err(),
+        Some(ConfigError::FrameAncestorsInPolicy)
+    );
 }
 
 #[test]
 fn talisman_preset_matches_flask_talisman() {
     let (headers, _) = applied(SecurityHeaders::talisman(), true);
-    assert_eq!(headers["content-security-policy"], "default-src 'self'; object-src 'none'; frame-ancestors 'self'");
+    assert_eq!(
+        headers["content-security-policy"],
+        "default-src 'self'; object-src 'none'; frame-ancestors 'self'"
+    );
     assert_eq!(headers["x-frame-options"], "SAMEORIGIN");
-    assert_eq!(headers["strict-transport-security"], "max-age=31556926; includeSubDomains");
+    assert_eq!(
+        headers["strict-transport-security"],
+        "max-age=31556926; includeSubDomains"
+    );
     assert_eq!(headers["permissions-policy"], "browsing-topics=()");
-    assert_eq!(headers["referrer-policy"], "strict-origin-when-cross-origin");
-    assert!(!headers.contains_key("cache-control"), "no nonce, no no-store");
+    assert_eq!(
+        headers["referrer-policy"],
+        "strict-origin-when-cross-origin"
+    );
+    assert!(
+        !headers.contains_key("cache-control"),
+        "no nonce, no no-store"
+    );
 }
 
 #[test]
 fn api_preset() {
     let (headers, _) = applied(SecurityHeaders::api(), false);
-    assert_eq!(headers["content-security-policy"], "default-src 'none'; frame-ancestors 'none'");
+    assert_eq!(
+        headers["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
     assert_eq!(headers["referrer-policy"], "no-referrer");
 }
 
@@ -121,7 +171,9 @@ fn route_override_replaces_csp_and_framing() {
     let policy = SecurityHeaders::strict().compile().expect("valid");
     let route = RouteOverride::builder()
         .csp(crate::csp::ContentSecurityPolicy::talisman())
-        .frame_options(FrameOptions::AllowFrom(vec![Source::host("https://partner.example")]))
+        .frame_options(FrameOptions::AllowFrom(vec![Source::host(
+            "https://partner.example",
+        )]))
         .build()
         .expect("valid");
     let mut headers = HeaderMap::new();
@@ -133,7 +185,10 @@ fn route_override_replaces_csp_and_framing() {
     assert!(!headers.contains_key("x-frame-options"));
     assert!(!headers.contains_key("cache-control"));
 
-    let no_csp = RouteOverride::builder().danger_without_csp().build().expect("valid");
+    let no_csp = RouteOverride::builder()
+        .danger_without_csp()
+        .build()
+        .expect("valid");
     let mut headers = HeaderMap::new();
     run(&policy, &mut headers, true, StatusCode::OK, Some(&no_csp));
     assert_eq!(headers["content-security-policy"], "frame-ancestors 'none'");
@@ -149,7 +204,10 @@ fn banner_removed_or_replaced() {
     run(&policy, &mut headers, false, StatusCode::OK, None);
     assert!(!headers.contains_key("server") && !headers.contains_key("x-powered-by"));
 
-    let policy = SecurityHeaders::strict().banner(Banner::custom("Welcome!").expect("valid")).compile().expect("valid");
+    let policy = SecurityHeaders::strict()
+        .banner(Banner::custom("Welcome!").expect("valid"))
+        .compile()
+        .expect("valid");
     let mut headers = HeaderMap::new();
     headers.insert("server", HeaderValue::from_static("hyper"));
     run(&policy, &mut headers, false, StatusCode::OK, None);
@@ -162,7 +220,10 @@ fn optional_headers() {
         .cross_origin_embedder_policy(Some(CrossOriginEmbedderPolicy::RequireCorp))
         .document_policy(Some(DocumentPolicy::new().set("force-load-at-top", "?1")))
         .danger_public_key_pins(PublicKeyPins::new(
-            ["cUPcTAZWKaASuYWhhneDttWpY3oBAkE3h2+soZS7sWs=", "M8HztCzM3elUxkcjR2S5P4hhyBNf6lHkmjAHKhpGPWE="],
+            [
+                "cUPcTAZWKaASuYWhhneDttWpY3oBAkE3h2+soZS7sWs=",
+                "M8HztCzM3elUxkcjR2S5P4hhyBNf6lHkmjAHKhpGPWE=",
+            ],
             600,
         ));
     let (plain, _) = applied(headers.clone(), false);
@@ -170,18 +231,35 @@ fn optional_headers() {
     assert_eq!(plain["document-policy"], "force-load-at-top=?1");
     assert!(!plain.contains_key("public-key-pins"));
     let (secure, _) = applied(headers, true);
-    assert!(secure["public-key-pins"].to_str().expect("ascii").starts_with("pin-sha256=\""));
+    assert!(
+        secure["public-key-pins"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("pin-sha256=\"")
+    );
 }
 
 #[test]
 fn invalid_pieces_fail_at_compile() {
-    assert!(SecurityHeaders::strict().hsts(Some(Hsts::default().max_age(10).preload())).compile().is_err());
-    assert!(SecurityHeaders::strict()
-        .danger_public_key_pins(PublicKeyPins::new(["cUPcTAZWKaASuYWhhneDttWpY3oBAkE3h2+soZS7sWs="], 600))
-        .compile()
-        .is_err());
-    assert!(SecurityHeaders::strict()
-        .permissions_policy(Some(PermissionsPolicy::empty().deny("camera\r\nx")))
-        .compile()
-        .is_err());
+    assert!(
+        SecurityHeaders::strict()
+            .hsts(Some(Hsts::default().max_age(10).preload()))
+            .compile()
+            .is_err()
+    );
+    assert!(
+        SecurityHeaders::strict()
+            .danger_public_key_pins(PublicKeyPins::new(
+                ["cUPcTAZWKaASuYWhhneDttWpY3oBAkE3h2+soZS7sWs="],
+                600
+            ))
+            .compile()
+            .is_err()
+    );
+    assert!(
+        SecurityHeaders::strict()
+            .permissions_policy(Some(PermissionsPolicy::empty().deny("camera\r\nx")))
+            .compile()
+            .is_err()
+    );
 }

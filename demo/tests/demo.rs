@@ -1,0 +1,298 @@
+//! The demo as a newcomer meets it: the real binary, on real sockets.
+
+#![allow(clippy::panic)] // A test fails by panicking.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running demo process, stopped when dropped.
+struct Demo {
+    child: Child,
+    lines: Vec<String>,
+}
+
+impl Demo {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mitten-demo"))
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the demo");
+        let stdout = child.stdout.take().expect("stdout");
+        let (send, receive) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut lines = Vec::new();
+        loop {
+            let line = receive
+                .recv_timeout(Duration::from_secs(30))
+                .expect("the demo prints `listening on <url>` within 30 s");
+            let done = line.starts_with("listening on ");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        Self { child, lines }
+    }
+
+    fn value_after(&self, prefix: &str) -> String {
+        let line = self
+            .lines
+            .iter()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starting with {prefix:?} in {:?}", self.lines));
+        line[prefix.len()..]
+            .split_whitespace()
+            .next()
+            .expect("value")
+            .to_owned()
+    }
+
+    fn url(&self) -> String {
+        self.value_after("listening on ")
+    }
+
+    fn cert_pem(&self) -> Vec<u8> {
+        let line = self
+            .lines
+            .iter()
+            .find(|l| l.contains("written to "))
+            .expect("certificate line");
+        let path = line.rsplit("written to ").next().expect("path");
+        std::fs::read(path).expect("read the certificate")
+    }
+
+    /// Sends SIGTERM and waits for a clean exit, keeping the test's runtime free so that open
+    /// client connections can take part in the graceful shutdown.
+    async fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the demo did not stop within 5 s of SIGTERM");
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+fn tls_client(demo: &Demo) -> reqwest::Client {
+    let cert = reqwest::Certificate::from_pem(&demo.cert_pem()).expect("certificate");
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(cert)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+const SECURITY_HEADERS: &[&str] = &[
+    "content-security-policy",
+    "x-frame-options",
+    "x-content-type-options",
+    "referrer-policy",
+    "permissions-policy",
+    "cross-origin-opener-policy",
+    "cross-origin-resource-policy",
+    "x-permitted-cross-domain-policies",
+    "x-download-options",
+    "x-xss-protection",
+];
+
+fn assert_headers(response: &reqwest::Response, what: &str) {
+    for name in SECURITY_HEADERS {
+        assert!(
+            response.headers().contains_key(*name),
+            "{name} missing on {what}"
+        );
+    }
+    for banner in ["server", "x-powered-by"] {
+        assert!(
+            !response.headers().contains_key(banner),
+            "{banner} present on {what}"
+        );
+    }
+}
+
+fn nonce_of(response: &reqwest::Response) -> String {
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    let start = csp.find("'nonce-").expect("nonce") + "'nonce-".len();
+    csp[start..start + 24].to_owned()
+}
+
+#[tokio::test]
+async fn page_has_nonced_script_canary_and_headers_over_plain_http() {
+    let demo = Demo::start(&["--addr", "127.0.0.1:0"]);
+    let url = demo.url();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let client = plain_client();
+    let response = client.get(format!("{url}/")).send().await.expect("GET /");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_headers(&response, "GET /");
+    assert!(
+        !response.headers().contains_key("strict-transport-security"),
+        "no HSTS over plain HTTP"
+    );
+    let nonce = nonce_of(&response);
+    let body = response.text().await.expect("body");
+    assert!(body.contains(&format!(
+        r#"<script nonce="{nonce}">document.documentElement.dataset.nonce = "ok";</script>"#
+    )));
+    assert!(body.contains(r#"<script>document.documentElement.dataset.canary = "ran";</script>"#));
+    assert!(body.contains(r#"<form method="post" action="/notes">"#));
+
+    let second = client
+        .get(format!("{url}/"))
+        .send()
+        .await
+        .expect("GET / again");
+    assert_ne!(nonce_of(&second), nonce, "a fresh nonce per response");
+
+    let missing = client
+        .get(format!("{url}/no/such/page"))
+        .send()
+        .await
+        .expect("404");
+    assert_eq!(missing.status().as_u16(), 404);
+    assert_headers(&missing, "a 404");
+    assert!(demo.terminate().await.success(), "clean exit on SIGTERM");
+}
+
+#[tokio::test]
+async fn notes_are_stored_escaped_and_listed_as_json() {
+    let demo = Demo::start(&["--addr", "127.0.0.1:0"]);
+    let url = demo.url();
+    let client = plain_client();
+    let posted = client
+        .post(format!("{url}/notes"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("text=%3Cimg+src%3Dx+onerror%3Dalert(1)%3E")
+        .send()
+        .await
+        .expect("POST /notes");
+    assert_eq!(posted.status().as_u16(), 303);
+    assert_eq!(posted.headers()["location"], "/");
+    assert_headers(&posted, "the 303");
+
+    let page = client
+        .get(format!("{url}/"))
+        .send()
+        .await
+        .expect("GET /")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        page.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "note text is escaped"
+    );
+    assert!(!page.contains("<img src=x"));
+
+    let api = client
+        .get(format!("{url}/api/notes"))
+        .send()
+        .await
+        .expect("GET /api/notes");
+    assert_eq!(api.status().as_u16(), 200);
+    assert_headers(&api, "GET /api/notes");
+    let notes: serde_json::Value =
+        serde_json::from_str(&api.text().await.expect("body")).expect("json");
+    assert_eq!(notes[0]["text"], "<img src=x onerror=alert(1)>");
+    assert_eq!(notes[0]["id"], 1);
+    assert!(notes[0]["author"].is_null());
+}
+
+#[tokio::test]
+async fn tls_sends_hsts_and_redirect_listener_sends_to_https() {
+    let demo = Demo::start(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--tls",
+        "--redirect-http",
+        "127.0.0.1:0",
+    ]);
+    let url = demo.url();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let client = tls_client(&demo);
+    let response = client
+        .get(format!("{url}/"))
+        .send()
+        .await
+        .expect("GET / over TLS");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_headers(&response, "GET / over TLS");
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=63072000; includeSubDomains"
+    );
+    let missing = client
+        .get(format!("{url}/nope"))
+        .send()
+        .await
+        .expect("404 over TLS");
+    assert_eq!(missing.status().as_u16(), 404);
+    assert!(missing.headers().contains_key("strict-transport-security"));
+
+    let plain = demo.value_after("redirecting ");
+    let redirected = plain_client()
+        .post(format!("{plain}/notes?from=plain"))
+        .send()
+        .await
+        .expect("plain request");
+    assert_eq!(redirected.status().as_u16(), 301);
+    assert_eq!(
+        redirected.headers()["location"].to_str().expect("ascii"),
+        format!("{url}/notes?from=plain")
+    );
+    assert_headers(&redirected, "the redirect");
+    assert!(
+        !redirected
+            .headers()
+            .contains_key("strict-transport-security"),
+        "no HSTS over plain HTTP"
+    );
+    assert!(demo.terminate().await.success());
+}
+
+#[tokio::test]
+async fn public_origin_is_announced() {
+    let demo = Demo::start(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--public-origin",
+        "https://notes.example",
+    ]);
+    assert_eq!(demo.url(), "https://notes.example");
+}
