@@ -59,6 +59,8 @@ impl HeaderPolicy {
     /// the fingerprinting ones, and renders the CSP with `ctx.nonce`.
     pub fn apply(&self, headers: &mut HeaderMap, ctx: &ResponseContext<'_>) {
         self.banner.apply(headers);
+        // One allocation for everything below instead of a rehash at every doubling.
+        headers.reserve(self.always.len() + self.secure_only.len() + 5);
         set_missing(headers, &self.always);
         if ctx.secure {
             set_missing(headers, &self.secure_only);
