@@ -69,6 +69,14 @@ pub enum ConfigError {
     InvalidPath(String),
     /// A trusted proxy that is neither an IP address nor a CIDR network.
     InvalidProxy(String),
+    /// A secret key shorter than Mitten accepts for its own MACs.
+    WeakKey {
+        /// The fewest bytes accepted.
+        min_bytes: usize,
+    },
+    /// A signer setting that itsdangerous would also refuse (e.g. a separator that can occur
+    /// in base64).
+    InvalidSigner(&'static str),
 }
 
 impl fmt::Display for ConfigError {
@@ -114,6 +122,11 @@ impl fmt::Display for ConfigError {
                 "invalid path pattern `{}`: it must start with `/` and contain no `.`/`..` segments, `//`, `%` or `\\`",
                 path.escape_debug()
             ),
+            Self::WeakKey { min_bytes } => write!(
+                f,
+                "the secret key is too short: at least {min_bytes} random bytes are required"
+            ),
+            Self::InvalidSigner(why) => write!(f, "invalid signer: {why}"),
             Self::InvalidProxy(proxy) => write!(
                 f,
                 "invalid trusted proxy `{}`: expected an IP address or CIDR network",

@@ -43,16 +43,23 @@
 
 pub mod csp;
 mod error;
+#[cfg(feature = "files")]
+pub mod files;
 pub mod headers;
 pub mod https;
+mod keys;
+mod mac;
 mod origin;
 mod path;
 mod policy;
 mod reject;
 mod request;
 mod route;
+#[cfg(feature = "signing")]
+pub mod sign;
 
 pub use error::ConfigError;
+pub use keys::{Keyring, MIN_KEY_BYTES, SecretKey};
 pub use origin::{Origin, Scheme};
 pub use path::PathPattern;
 pub use policy::{Config, Policy, Verdict};
