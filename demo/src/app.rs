@@ -1,158 +1,80 @@
-//! The notes app: routes, handlers and the page.
+//! The app: its state and its routes, without the security layer.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
-use axum::extract::{Form, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use mitten::Nonce;
-use serde::{Deserialize, Serialize};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use mitten::files::UploadPolicy;
+use mitten::{JsonGuard, JsonGuardLayer};
 
-/// At most this many notes are kept (the oldest go first), each at most this long.
-const MAX_NOTES: usize = 500;
-const MAX_NOTE_CHARS: usize = 2000;
+use crate::notes::{self, Notes};
+use crate::uploads;
 
-/// A stored note.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Note {
-    id: u64,
-    text: String,
-    author: Option<String>,
-}
-
-/// The app's state: the notes, in memory.
-#[derive(Debug, Clone, Default)]
+/// The app's state: notes and uploads, in memory and in the data directory.
+#[derive(Debug, Clone)]
 pub(crate) struct AppState {
-    notes: Arc<RwLock<Notes>>,
+    inner: Arc<Inner>,
 }
 
-#[derive(Debug, Default)]
-struct Notes {
-    next_id: u64,
-    list: Vec<Note>,
-}
-
-/// The routes of DEMO.md that exist so far, without the security layer.
-pub(crate) fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(index))
-        .route("/notes", axum::routing::post(add_note))
-        .route("/api/notes", get(list_notes))
-        .fallback(not_found)
-        .with_state(state)
-}
-
-async fn index(State(state): State<AppState>, Nonce(nonce): Nonce) -> Html<String> {
-    let notes = state.snapshot();
-    let mut items = String::new();
-    for note in notes.iter().rev() {
-        items.push_str(&format!("      <li>{}</li>\n", escape_html(&note.text)));
-    }
-    if items.is_empty() {
-        items.push_str("      <li class=\"empty\">No notes yet.</li>\n");
-    }
-    Html(format!(
-        r#"<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8">
-    <title>Mitten demo: notes</title>
-    <style nonce="{nonce}">
-      body {{ font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; }}
-      .empty {{ color: #777; }}
-    </style>
-  </head>
-  <body>
-    <h1>Notes</h1>
-    <ul id="notes">
-{items}    </ul>
-    <form method="post" action="/notes">
-      <label>Note <input name="text" required maxlength="{MAX_NOTE_CHARS}"></label>
-      <button type="submit">Add</button>
-    </form>
-    <script nonce="{nonce}">document.documentElement.dataset.nonce = "ok";</script>
-    <script>document.documentElement.dataset.canary = "ran";</script>
-  </body>
-</html>
-"#
-    ))
-}
-
-#[derive(Debug, Deserialize)]
-struct NoteForm {
-    text: String,
-}
-
-async fn add_note(State(state): State<AppState>, Form(form): Form<NoteForm>) -> Response {
-    let text = form.text.trim();
-    if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS {
-        return (
-            StatusCode::BAD_REQUEST,
-            format!("A note is 1 to {MAX_NOTE_CHARS} characters."),
-        )
-            .into_response();
-    }
-    state.add(text.to_owned(), None);
-    Redirect::to("/").into_response()
-}
-
-async fn list_notes(State(state): State<AppState>) -> Json<Vec<Note>> {
-    Json(state.snapshot())
-}
-
-async fn not_found() -> (StatusCode, &'static str) {
-    (StatusCode::NOT_FOUND, "Not found.")
+#[derive(Debug)]
+struct Inner {
+    notes: RwLock<Notes>,
+    /// Stored name → the sanitised original name, for downloads.
+    uploads: RwLock<HashMap<String, String>>,
+    data_dir: PathBuf,
+    upload_policy: UploadPolicy,
 }
 
 impl AppState {
-    fn snapshot(&self) -> Vec<Note> {
-        match self.notes.read() {
-            Ok(notes) => notes.list.clone(),
-            Err(poisoned) => poisoned.into_inner().list.clone(),
+    pub(crate) fn new(data_dir: PathBuf) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                notes: RwLock::default(),
+                uploads: RwLock::default(),
+                data_dir,
+                upload_policy: UploadPolicy::new()
+                    .allow_extensions(["txt", "png", "jpg", "jpeg", "gif", "webp", "pdf", "csv"])
+                    .max_bytes(uploads::MAX_UPLOAD_BYTES),
+            }),
         }
     }
 
-    fn add(&self, text: String, author: Option<String>) {
-        let mut notes = match self.notes.write() {
-            Ok(notes) => notes,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        notes.next_id += 1;
-        let id = notes.next_id;
-        notes.list.push(Note { id, text, author });
-        if notes.list.len() > MAX_NOTES {
-            notes.list.remove(0);
-        }
+    pub(crate) fn notes(&self) -> &RwLock<Notes> {
+        &self.inner.notes
+    }
+
+    pub(crate) fn uploads(&self) -> &RwLock<HashMap<String, String>> {
+        &self.inner.uploads
+    }
+
+    pub(crate) fn data_dir(&self) -> &PathBuf {
+        &self.inner.data_dir
+    }
+
+    pub(crate) fn upload_policy(&self) -> &UploadPolicy {
+        &self.inner.upload_policy
     }
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            escape_html(r#"<script>alert("x") & 'y'</script>"#),
-            "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;"
-        );
-    }
+/// The routes of DEMO.md that exist so far.
+pub(crate) fn routes(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(notes::index))
+        .route("/notes", post(notes::add_note))
+        .route(
+            "/api/notes",
+            get(notes::list_notes).layer(JsonGuardLayer::new(JsonGuard::new())),
+        )
+        .route(
+            "/upload",
+            post(uploads::upload).layer(DefaultBodyLimit::max(
+                uploads::MAX_UPLOAD_BYTES as usize + 64 * 1024,
+            )),
+        )
+        .route("/files/{name}", get(uploads::download))
+        .fallback(notes::not_found)
+        .with_state(state)
 }

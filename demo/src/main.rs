@@ -2,9 +2,11 @@
 //! (strict) configuration. See DEMO.md and the README.
 
 mod app;
+mod notes;
 mod options;
 mod server;
 mod tls;
+mod uploads;
 
 use std::process::ExitCode;
 
@@ -80,7 +82,7 @@ async fn run(options: Options) -> Result<(), Error> {
     };
 
     let mitten = Mitten::new(Config::strict())?;
-    let app = app::routes(app::AppState::default())
+    let app = app::routes(app::AppState::new(data_dir.clone()))
         .layer(CatchPanicLayer::new())
         .layer(mitten.layer());
 
@@ -97,7 +99,8 @@ async fn run(options: Options) -> Result<(), Error> {
                     .to_origin(&public_origin)?,
             ),
         )?;
-        let redirect_app = app::routes(app::AppState::default()).layer(redirect.layer());
+        let redirect_app =
+            app::routes(app::AppState::new(data_dir.clone())).layer(redirect.layer());
         println!(
             "redirecting http://{} to {public_origin}",
             redirect_listener.local_addr()?

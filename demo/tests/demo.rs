@@ -222,6 +222,8 @@ async fn notes_are_stored_escaped_and_listed_as_json() {
 
     let api = client
         .get(format!("{url}/api/notes"))
+        .header("sec-fetch-dest", "empty")
+        .header("sec-fetch-site", "same-origin")
         .send()
         .await
         .expect("GET /api/notes");
@@ -295,4 +297,179 @@ async fn public_origin_is_announced() {
         "https://notes.example",
     ]);
     assert_eq!(demo.url(), "https://notes.example");
+}
+
+/// Sends a request line exactly as written (no client normalises the path) and returns the status.
+async fn raw_status(url: &str, path: &str) -> u16 {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("read");
+    let text = String::from_utf8_lossy(&response);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"))
+}
+
+#[tokio::test]
+async fn json_is_served_to_scripts_only() {
+    let demo = Demo::start(&["--addr", "127.0.0.1:0"]);
+    let url = demo.url();
+    let client = plain_client();
+    let get = |headers: &'static [(&'static str, &'static str)]| {
+        let mut request = client.get(format!("{url}/api/notes"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    let script_tag = get(&[
+        ("sec-fetch-dest", "script"),
+        ("sec-fetch-site", "cross-site"),
+    ])
+    .await
+    .expect("response");
+    assert_eq!(script_tag.status().as_u16(), 403);
+    assert_headers(&script_tag, "a refused JSON request");
+    let navigation = get(&[("sec-fetch-dest", "document"), ("sec-fetch-site", "none")])
+        .await
+        .expect("response");
+    assert_eq!(navigation.status().as_u16(), 403);
+    let cross_site_fetch = get(&[
+        ("sec-fetch-dest", "empty"),
+        ("sec-fetch-site", "cross-site"),
+    ])
+    .await
+    .expect("response");
+    assert_eq!(cross_site_fetch.status().as_u16(), 403);
+    let bare = get(&[]).await.expect("response");
+    assert_eq!(
+        bare.status().as_u16(),
+        403,
+        "no Fetch Metadata and no XHR marker"
+    );
+    let xhr = get(&[("x-requested-with", "XMLHttpRequest")])
+        .await
+        .expect("response");
+    assert_eq!(xhr.status().as_u16(), 200);
+    assert_eq!(xhr.headers()["content-type"], "application/json");
+    assert_eq!(xhr.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(xhr.headers()["cross-origin-resource-policy"], "same-origin");
+}
+
+fn multipart(filename: &str, content_type: &str, content: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "mittenboundary7MA4YWxkTrZu0gW";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn uploads_are_downloaded_never_rendered() {
+    let demo = Demo::start(&["--addr", "127.0.0.1:0"]);
+    let url = demo.url();
+    let client = plain_client();
+    for (filename, content_type, content) in [
+        (
+            "page.html",
+            "text/html",
+            &b"<script>alert(document.cookie)</script>"[..],
+        ),
+        (
+            "../../evil.svg",
+            "image/svg+xml",
+            &b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>"[..],
+        ),
+        ("notes.txt", "text/plain", &b"plain text"[..]),
+    ] {
+        let (content_type_header, body) = multipart(filename, content_type, content);
+        let response = client
+            .post(format!("{url}/upload"))
+            .header("content-type", content_type_header)
+            .body(body)
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(response.status().as_u16(), 201, "{filename}");
+        let stored: serde_json::Value =
+            serde_json::from_str(&response.text().await.expect("body")).expect("json");
+        let name = stored["name"].as_str().expect("name");
+        assert!(
+            !name.contains("html") && !name.contains("svg") && !name.contains('/'),
+            "{name}"
+        );
+        assert_eq!(stored["url"], format!("/files/{name}"));
+
+        let download = client
+            .get(format!("{url}/files/{name}"))
+            .send()
+            .await
+            .expect("download");
+        assert_eq!(download.status().as_u16(), 200);
+        let headers = download.headers().clone();
+        assert!(
+            headers["content-disposition"]
+                .to_str()
+                .expect("ascii")
+                .starts_with("attachment; filename="),
+            "{filename}"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(
+            headers["content-security-policy"],
+            "sandbox; default-src 'none'"
+        );
+        let served_type = headers["content-type"].to_str().expect("ascii");
+        assert!(
+            !served_type.contains("html") && !served_type.contains("svg"),
+            "{served_type}"
+        );
+        assert_eq!(
+            download.bytes().await.expect("bytes").as_ref(),
+            content,
+            "byte for byte"
+        );
+    }
+    assert_eq!(
+        client
+            .get(format!("{url}/files/00000000000000000000000000000000.txt"))
+            .send()
+            .await
+            .expect("response")
+            .status()
+            .as_u16(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn traversal_through_files_is_404() {
+    let demo = Demo::start(&["--addr", "127.0.0.1:0"]);
+    let url = demo.url();
+    for path in [
+        "/files/..",
+        "/files/../Cargo.toml",
+        "/files/%2e%2e",
+        "/files/%2e%2e%2fCargo.toml",
+        "/files/%252e%252e%252fCargo.toml",
+        "/files/..%2f..%2fetc%2fpasswd",
+        "/files/..%5c..%5cwindows%5cwin.ini",
+        "/files/%2fetc%2fpasswd",
+        "/files//etc/passwd",
+        "/files/C:%5cWindows%5cwin.ini",
+        "/files/.%00.txt",
+        "/files/CON",
+        "/files/....//....//etc/passwd",
+    ] {
+        let status = raw_status(&url, path).await;
+        assert!(status == 404 || status == 400, "{path} gave {status}");
+    }
 }

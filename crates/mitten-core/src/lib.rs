@@ -47,6 +47,7 @@ mod error;
 pub mod files;
 pub mod headers;
 pub mod https;
+mod json_guard;
 mod keys;
 mod mac;
 mod origin;
@@ -59,6 +60,7 @@ mod route;
 pub mod sign;
 
 pub use error::ConfigError;
+pub use json_guard::{JSON_PREFIX, JsonGuard};
 pub use keys::{Keyring, MIN_KEY_BYTES, SecretKey};
 pub use origin::{Origin, Scheme};
 pub use path::PathPattern;

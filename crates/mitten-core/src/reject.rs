@@ -23,6 +23,12 @@ use http::StatusCode;
 pub enum Rejection {
     /// A plain-HTTP request with no usable `Host`, so no HTTPS URL to redirect it to.
     BadHost,
+    /// JSON asked for by something other than `fetch`/XHR (`Sec-Fetch-Dest` not `empty`).
+    JsonDestination,
+    /// JSON asked for from another site (or with malformed `Sec-Fetch-Site`).
+    JsonCrossSite,
+    /// JSON asked for without Fetch Metadata, `X-Requested-With` or `Accept: application/json`.
+    JsonNotFromScript,
 }
 
 impl Rejection {
@@ -30,6 +36,9 @@ impl Rejection {
     pub fn status(self) -> StatusCode {
         match self {
             Self::BadHost => StatusCode::BAD_REQUEST,
+            Self::JsonDestination | Self::JsonCrossSite | Self::JsonNotFromScript => {
+                StatusCode::FORBIDDEN
+            }
         }
     }
 
@@ -37,6 +46,9 @@ impl Rejection {
     pub fn code(self) -> &'static str {
         match self {
             Self::BadHost => "bad_host",
+            Self::JsonDestination => "json_destination",
+            Self::JsonCrossSite => "json_cross_site",
+            Self::JsonNotFromScript => "json_not_from_script",
         }
     }
 
@@ -44,6 +56,11 @@ impl Rejection {
     pub fn message(self) -> &'static str {
         match self {
             Self::BadHost => "The request has no valid Host header.",
+            Self::JsonDestination => "This JSON is only served to scripts (fetch or XHR).",
+            Self::JsonCrossSite => "This JSON is not served to other sites.",
+            Self::JsonNotFromScript => {
+                "This JSON is only served to scripts: send X-Requested-With: XMLHttpRequest or Accept: application/json."
+            }
         }
     }
 }

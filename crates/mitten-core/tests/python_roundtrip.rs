@@ -9,7 +9,7 @@
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use mitten_core::sign::{FlaskSession, FLASK_SESSION_MAX_AGE, Serializer, TimedSerializer};
+use mitten_core::sign::{FLASK_SESSION_MAX_AGE, FlaskSession, Serializer, TimedSerializer};
 use mitten_core::{Keyring, SecretKey};
 use serde_json::{Value, json};
 
@@ -28,7 +28,10 @@ fn keys(secret: &str) -> Keyring {
 }
 
 fn run_python(python: &str, request: &Value) -> Value {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/vectors/roundtrip.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/vectors/roundtrip.py"
+    );
     let mut child = Command::new(python)
         .arg(script)
         .stdin(Stdio::piped())
@@ -61,7 +64,12 @@ fn tokens_round_trip_between_rust_and_itsdangerous() {
     let mut verify = Vec::new();
     let mut expected = Vec::new();
     for payload in &payloads {
-        for kind in ["URLSafeTimedSerializer", "URLSafeSerializer", "TimedSerializer", "Serializer"] {
+        for kind in [
+            "URLSafeTimedSerializer",
+            "URLSafeSerializer",
+            "TimedSerializer",
+            "Serializer",
+        ] {
             let ring = keys("rust-secret");
             let token = match kind {
                 "URLSafeTimedSerializer" => TimedSerializer::url_safe(&ring, "rt").dumps(payload),
@@ -70,20 +78,27 @@ fn tokens_round_trip_between_rust_and_itsdangerous() {
                 _ => Serializer::new(&ring, "rt").dumps(payload),
             }
             .expect("dumps");
-            verify.push(json!({"kind": kind, "secret": "rust-secret", "salt": "rt", "token": token}));
+            verify
+                .push(json!({"kind": kind, "secret": "rust-secret", "salt": "rt", "token": token}));
             expected.push(payload.clone());
         }
     }
     let session = json!({"user_id": 7, "csrf_token": "abc", "cart": [1, 2]});
-    let cookie = FlaskSession::new(&keys("flask-secret")).encode_at(&session, now()).expect("encodes");
+    let cookie = FlaskSession::new(&keys("flask-secret"))
+        .encode_at(&session, now())
+        .expect("encodes");
     verify.push(json!({"kind": "FlaskSession", "secret": "flask-secret", "token": cookie}));
     expected.push(session.clone());
     // A token signed with a rotated-out key still verifies where that key is a fallback.
-    let old = TimedSerializer::url_safe(&keys("old-secret"), "rt").dumps(&json!(1)).expect("dumps");
+    let old = TimedSerializer::url_safe(&keys("old-secret"), "rt")
+        .dumps(&json!(1))
+        .expect("dumps");
     verify.push(json!({"kind": "URLSafeTimedSerializer", "secret": "rust-secret", "old_secrets": ["old-secret"], "salt": "rt", "token": old}));
     expected.push(json!(1));
     // A forged one does not.
-    verify.push(json!({"kind": "URLSafeTimedSerializer", "secret": "other", "salt": "rt", "token": old}));
+    verify.push(
+        json!({"kind": "URLSafeTimedSerializer", "secret": "other", "salt": "rt", "token": old}),
+    );
     expected.push(json!({"error": "BadTimeSignature"}));
 
     let sign: Vec<Value> = payloads
@@ -93,19 +108,30 @@ fn tokens_round_trip_between_rust_and_itsdangerous() {
         .collect();
 
     let answer = run_python(&python, &json!({"verify": verify, "sign": sign}));
-    assert_eq!(answer["verified"].as_array().expect("verified"), &expected, "Python read Rust's tokens");
+    assert_eq!(
+        answer["verified"].as_array().expect("verified"),
+        &expected,
+        "Python read Rust's tokens"
+    );
 
     let signed = answer["signed"].as_array().expect("signed");
     let from_python = TimedSerializer::url_safe(&keys("py-secret"), "rt");
     for (token, payload) in signed.iter().zip(&payloads) {
-        let loaded: Value = from_python.loads(token.as_str().expect("token"), Some(3600)).expect("Rust reads Python's token");
+        let loaded: Value = from_python
+            .loads(token.as_str().expect("token"), Some(3600))
+            .expect("Rust reads Python's token");
         assert_eq!(&loaded, payload);
     }
     let flask_cookie = signed.last().and_then(Value::as_str).expect("cookie");
-    let loaded = FlaskSession::new(&keys("flask-secret")).decode(flask_cookie, Some(FLASK_SESSION_MAX_AGE)).expect("Rust reads Flask's cookie");
+    let loaded = FlaskSession::new(&keys("flask-secret"))
+        .decode(flask_cookie, Some(FLASK_SESSION_MAX_AGE))
+        .expect("Rust reads Flask's cookie");
     assert_eq!(loaded, session);
 }
 
 fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
 }

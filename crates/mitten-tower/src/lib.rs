@@ -34,6 +34,7 @@ mod body;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
+mod json;
 mod layer;
 mod reject;
 mod route;
@@ -43,6 +44,7 @@ pub use body::MittenBody;
 #[cfg(feature = "axum")]
 pub use extract::{Nonce, NonceMissing};
 pub use future::ResponseFuture;
+pub use json::{JsonGuardFuture, JsonGuardLayer, JsonGuardService};
 pub use layer::{Mitten, MittenLayer};
 pub use route::{RouteOverrideFuture, RouteOverrideLayer, RouteOverrideService};
 pub use service::MittenService;

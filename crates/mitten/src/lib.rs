@@ -79,8 +79,8 @@ pub use mitten_core::*;
 
 #[cfg(feature = "tower")]
 pub use mitten_tower::{
-    Mitten, MittenBody, MittenLayer, MittenService, ResponseFuture, RouteOverrideFuture,
-    RouteOverrideLayer, RouteOverrideService,
+    JsonGuardFuture, JsonGuardLayer, JsonGuardService, Mitten, MittenBody, MittenLayer,
+    MittenService, ResponseFuture, RouteOverrideFuture, RouteOverrideLayer, RouteOverrideService,
 };
 
 #[cfg(feature = "axum")]

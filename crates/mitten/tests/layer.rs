@@ -470,3 +470,44 @@ async fn nonce_extractor_without_layer_is_a_500_not_a_panic() {
         .expect("response");
     assert_eq!(response.status().as_u16(), 500);
 }
+
+#[tokio::test]
+async fn json_guard_prefix_and_hygiene() {
+    use mitten::{JsonGuard, JsonGuardLayer};
+    let app = Router::new()
+        .route(
+            "/api",
+            get(|| async { ([("content-type", "text/plain")], "[1,2]") })
+                .layer(JsonGuardLayer::new(JsonGuard::new().with_prefix())),
+        )
+        .layer(Mitten::new(Config::strict()).expect("valid").layer());
+    let addr = serve(app).await;
+    let response = client()
+        .get(format!("http://{addr}/api"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["content-length"], "11");
+    assert_eq!(response.text().await.expect("body"), ")]}',\n[1,2]");
+
+    let refused = client()
+        .get(format!("http://{addr}/api"))
+        .header("sec-fetch-dest", "script")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(refused.status().as_u16(), 403);
+    assert_security_headers(refused.headers(), "a JSON rejection");
+    assert_eq!(refused.headers()["content-type"], "application/json");
+    assert!(
+        refused
+            .text()
+            .await
+            .expect("body")
+            .contains("\"error\":\"json_destination\"")
+    );
+}

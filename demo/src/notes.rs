@@ -1,0 +1,149 @@
+//! The notes: the page, the form, the JSON list.
+
+use axum::Json;
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use mitten::Nonce;
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+
+/// At most this many notes are kept (the oldest go first), each at most this long.
+const MAX_NOTES: usize = 500;
+const MAX_NOTE_CHARS: usize = 2000;
+
+/// A stored note.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Note {
+    id: u64,
+    text: String,
+    author: Option<String>,
+}
+
+/// The notes, newest last.
+#[derive(Debug, Default)]
+pub(crate) struct Notes {
+    next_id: u64,
+    list: Vec<Note>,
+}
+
+pub(crate) async fn index(State(state): State<AppState>, Nonce(nonce): Nonce) -> Html<String> {
+    let notes = state.snapshot();
+    let mut items = String::new();
+    for note in notes.iter().rev() {
+        items.push_str(&format!("      <li>{}</li>\n", escape_html(&note.text)));
+    }
+    if items.is_empty() {
+        items.push_str("      <li class=\"empty\">No notes yet.</li>\n");
+    }
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <title>Mitten demo: notes</title>
+    <style nonce="{nonce}">
+      body {{ font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; }}
+      .empty {{ color: #777; }}
+    </style>
+  </head>
+  <body>
+    <h1>Notes</h1>
+    <ul id="notes">
+{items}    </ul>
+    <form method="post" action="/notes">
+      <label>Note <input name="text" required maxlength="{MAX_NOTE_CHARS}"></label>
+      <button type="submit">Add</button>
+    </form>
+    <form method="post" action="/upload" enctype="multipart/form-data">
+      <label>File <input type="file" name="file" required></label>
+      <button type="submit">Upload</button>
+    </form>
+    <script nonce="{nonce}">document.documentElement.dataset.nonce = "ok";</script>
+    <script>document.documentElement.dataset.canary = "ran";</script>
+  </body>
+</html>
+"#
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct NoteForm {
+    text: String,
+}
+
+pub(crate) async fn add_note(
+    State(state): State<AppState>,
+    Form(form): Form<NoteForm>,
+) -> Response {
+    let text = form.text.trim();
+    if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("A note is 1 to {MAX_NOTE_CHARS} characters."),
+        )
+            .into_response();
+    }
+    state.add(text.to_owned(), None);
+    Redirect::to("/").into_response()
+}
+
+pub(crate) async fn list_notes(State(state): State<AppState>) -> Json<Vec<Note>> {
+    Json(state.snapshot())
+}
+
+pub(crate) async fn not_found() -> (StatusCode, &'static str) {
+    (StatusCode::NOT_FOUND, "Not found.")
+}
+
+impl AppState {
+    pub(crate) fn snapshot(&self) -> Vec<Note> {
+        match self.notes().read() {
+            Ok(notes) => notes.list.clone(),
+            Err(poisoned) => poisoned.into_inner().list.clone(),
+        }
+    }
+
+    pub(crate) fn add(&self, text: String, author: Option<String>) {
+        let mut notes = match self.notes().write() {
+            Ok(notes) => notes,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        notes.next_id += 1;
+        let id = notes.next_id;
+        notes.list.push(Note { id, text, author });
+        if notes.list.len() > MAX_NOTES {
+            notes.list.remove(0);
+        }
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub(crate) fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape_html(r#"<script>alert("x") & 'y'</script>"#),
+            "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;"
+        );
+    }
+}
