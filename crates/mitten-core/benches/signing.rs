@@ -32,7 +32,12 @@ fn signing(c: &mut Criterion) {
     c.bench_function("URLSafeTimedSerializer/loads 100 B", |b| {
         b.iter(|| black_box(serializer.loads::<Value>(black_box(&token), Some(3600))))
     });
-    let name: String = "Résumé für Ångström – ünïcödé ﬁle №1 ".repeat(3).chars().take(96).chain(".pdf".chars()).collect();
+    let name: String = "Résumé für Ångström – ünïcödé ﬁle №1 "
+        .repeat(3)
+        .chars()
+        .take(96)
+        .chain(".pdf".chars())
+        .collect();
     assert_eq!(name.chars().count(), 100);
     c.bench_function("secure_filename/100 chars unicode", |b| {
         b.iter(|| black_box(secure_filename(black_box(&name))))

@@ -56,6 +56,8 @@ mod policy;
 mod reject;
 mod request;
 mod route;
+#[cfg(feature = "sessions")]
+pub mod session;
 #[cfg(feature = "signing")]
 pub mod sign;
 

@@ -11,3 +11,13 @@ pub(crate) fn new_hmac<M: KeyInit>(key: &[u8]) -> M {
         Err(_) => M::new(&Default::default()),
     }
 }
+
+/// `HMAC-SHA256(key, parts…)`.
+pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::Mac as _;
+    let mut mac: hmac::Hmac<sha2::Sha256> = new_hmac(key);
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}

@@ -1,0 +1,223 @@
+//! The conformance suite every [`SessionStore`] must pass, written once: Mitten runs it against
+//! [`MemoryStore`](super::MemoryStore) and the Redis store, and a store of your own can run it
+//! too. Each check panics (through `assert!`) on a violation.
+//!
+//! ```
+//! # async fn check() {
+//! use std::sync::Arc;
+//! use mitten_core::session::{MemoryStore, conformance};
+//!
+//! conformance::run_all(Arc::new(MemoryStore::new(1_000))).await;
+//! # }
+//! ```
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+
+use super::{Cas, Record, SessionId, SessionStore, StoreKey};
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn key() -> StoreKey {
+    SessionId::generate().store_key()
+}
+
+fn record(user: Option<&str>) -> Record {
+    let mut record = Record::new(now());
+    record.data.insert("k".into(), json!("v"));
+    record.user_id = user.map(str::to_owned);
+    record
+}
+
+/// Every check, one after the other.
+pub async fn run_all(store: Arc<dyn SessionStore>) {
+    create_then_load(&*store).await;
+    create_refuses_a_taken_key(&*store).await;
+    update_is_compare_and_set(&*store).await;
+    update_of_a_missing_record(&*store).await;
+    delete_removes(&*store).await;
+    expired_records_are_gone(&*store).await;
+    log_out_everywhere(&*store).await;
+    unknown_keys_are_not_found(&*store).await;
+}
+
+/// A created record loads back as it was, at version 1.
+pub async fn create_then_load(store: &dyn SessionStore) {
+    let key = key();
+    assert!(
+        store
+            .create(key, record(None), now() + 60)
+            .await
+            .expect("create")
+    );
+    let loaded = store.load(key).await.expect("load").expect("present");
+    assert_eq!(loaded.data["k"], "v");
+    assert_eq!(loaded.version, 1);
+}
+
+/// A second create on one key fails, and leaves the first record alone.
+pub async fn create_refuses_a_taken_key(store: &dyn SessionStore) {
+    let key = key();
+    assert!(
+        store
+            .create(key, record(None), now() + 60)
+            .await
+            .expect("create")
+    );
+    let mut other = record(None);
+    other.data.insert("k".into(), json!("other"));
+    assert!(!store.create(key, other, now() + 60).await.expect("create"));
+    assert_eq!(
+        store.load(key).await.expect("load").expect("present").data["k"],
+        "v"
+    );
+}
+
+/// An update with the stored version wins; one with a stale version gets the current record.
+pub async fn update_is_compare_and_set(store: &dyn SessionStore) {
+    let key = key();
+    assert!(
+        store
+            .create(key, record(None), now() + 60)
+            .await
+            .expect("create")
+    );
+    let mut first = record(None);
+    first.data.insert("k".into(), json!("first"));
+    assert_eq!(
+        store
+            .update(key, first, 1, now() + 60)
+            .await
+            .expect("update"),
+        Cas::Written
+    );
+    let mut stale = record(None);
+    stale.data.insert("k".into(), json!("stale"));
+    match store
+        .update(key, stale, 1, now() + 60)
+        .await
+        .expect("update")
+    {
+        Cas::Conflict(current) => {
+            assert_eq!(current.version, 2);
+            assert_eq!(current.data["k"], "first");
+        }
+        other => panic_free_fail(&format!("expected a conflict, got {other:?}")),
+    }
+    assert_eq!(
+        store.load(key).await.expect("load").expect("present").data["k"],
+        "first"
+    );
+}
+
+/// Updating a record that is not there says so and creates nothing.
+pub async fn update_of_a_missing_record(store: &dyn SessionStore) {
+    let key = key();
+    assert_eq!(
+        store
+            .update(key, record(None), 1, now() + 60)
+            .await
+            .expect("update"),
+        Cas::Missing
+    );
+    assert!(store.load(key).await.expect("load").is_none());
+}
+
+/// A deleted record is gone.
+pub async fn delete_removes(store: &dyn SessionStore) {
+    let key = key();
+    assert!(
+        store
+            .create(key, record(Some("deleted-user")), now() + 60)
+            .await
+            .expect("create")
+    );
+    store.delete(key).await.expect("delete");
+    assert!(store.load(key).await.expect("load").is_none());
+    assert_eq!(
+        store
+            .delete_all_for_user("deleted-user")
+            .await
+            .expect("delete all"),
+        0
+    );
+}
+
+/// A record past its expiry is never returned.
+pub async fn expired_records_are_gone(store: &dyn SessionStore) {
+    let key = key();
+    assert!(
+        store
+            .create(key, record(None), now().saturating_sub(1))
+            .await
+            .expect("create")
+    );
+    assert!(store.load(key).await.expect("load").is_none());
+    assert!(
+        store
+            .create(key, record(None), now() + 60)
+            .await
+            .expect("an expired key is free again")
+    );
+}
+
+/// "Log out everywhere" deletes exactly that user's sessions, following user changes.
+pub async fn log_out_everywhere(store: &dyn SessionStore) {
+    let user = format!("user-{}", key().to_hex());
+    let (a, b, other, moved) = (key(), key(), key(), key());
+    for k in [a, b] {
+        assert!(
+            store
+                .create(k, record(Some(&user)), now() + 60)
+                .await
+                .expect("create")
+        );
+    }
+    assert!(
+        store
+            .create(other, record(Some("someone-else")), now() + 60)
+            .await
+            .expect("create")
+    );
+    assert!(
+        store
+            .create(moved, record(Some(&user)), now() + 60)
+            .await
+            .expect("create")
+    );
+    assert_eq!(
+        store
+            .update(moved, record(Some("new-owner")), 1, now() + 60)
+            .await
+            .expect("update"),
+        Cas::Written
+    );
+    assert_eq!(
+        store.delete_all_for_user(&user).await.expect("delete all"),
+        2
+    );
+    for k in [a, b] {
+        assert!(store.load(k).await.expect("load").is_none());
+    }
+    assert!(store.load(other).await.expect("load").is_some());
+    assert!(
+        store.load(moved).await.expect("load").is_some(),
+        "its user changed"
+    );
+}
+
+/// A key nobody created is not found.
+pub async fn unknown_keys_are_not_found(store: &dyn SessionStore) {
+    assert!(store.load(key()).await.expect("load").is_none());
+}
+
+#[track_caller]
+fn panic_free_fail(message: &str) {
+    assert!(false, "{message}");
+}

@@ -1,0 +1,345 @@
+//! [`Session`]: one request's view of its session, and how it is written back.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use http::HeaderValue;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::engine::{CookieRead, Sessions};
+use super::store::{Cas, StoreError};
+use super::{Record, SessionId, StoreKey};
+
+/// How many times a write is retried after losing a compare-and-set race.
+const MAX_MERGES: usize = 8;
+
+/// One request's session: typed get/insert/remove, `regenerate()`, `destroy()`, and the user.
+///
+/// Changes are kept as a log of per-key operations and written back after the response with a
+/// compare-and-set on the record's version. If another request of the same session wrote first,
+/// the log is replayed onto the newer record and the write retried, so concurrent changes to
+/// different keys all survive; for the same key, the last write wins.
+///
+/// ```
+/// # async fn demo(session: mitten_core::session::Session) -> Result<(), serde_json::Error> {
+/// let visits: u32 = session.get("visits").unwrap_or(0);
+/// session.insert("visits", visits + 1)?;
+/// // At login: a new ID for the same data, the old record deleted.
+/// session.set_user_id(Some("alice"));
+/// session.regenerate();
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    sessions: Sessions,
+    cookie: CookieRead,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    loaded: bool,
+    /// The stored session this request continues, if any.
+    id: Option<SessionId>,
+    base: Option<Arc<Record>>,
+    data: Map<String, Value>,
+    user_id: Option<String>,
+    log: Vec<Change>,
+    user_changed: bool,
+    regenerate: bool,
+    destroy: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Change {
+    Insert(String, Value),
+    Remove(String),
+    Clear,
+}
+
+impl Change {
+    fn apply(&self, data: &mut Map<String, Value>) {
+        match self {
+            Self::Insert(key, value) => {
+                data.insert(key.clone(), value.clone());
+            }
+            Self::Remove(key) => {
+                data.remove(key);
+            }
+            Self::Clear => data.clear(),
+        }
+    }
+}
+
+impl Session {
+    pub(crate) fn new(sessions: Sessions, cookie: CookieRead) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                sessions,
+                cookie,
+                state: Mutex::default(),
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the request carried a session cookie that was malformed, forged or duplicated.
+    pub fn cookie_was_malformed(&self) -> bool {
+        self.inner.cookie == CookieRead::Malformed
+    }
+
+    /// Loads the record the cookie names (once). An unknown, expired or malformed ID gives an
+    /// empty session, never one under the client's ID. The adapter's extractor calls this.
+    pub async fn load(&self) -> Result<(), StoreError> {
+        if self.state().loaded {
+            return Ok(());
+        }
+        let sessions = &self.inner.sessions;
+        let found = match &self.inner.cookie {
+            CookieRead::Id(id) => {
+                let key = id.store_key();
+                match sessions.store().load(key).await? {
+                    Some(record) if self.is_live(&record) => Some((id.clone(), record)),
+                    Some(_) => {
+                        sessions.store().delete(key).await?;
+                        None
+                    }
+                    None => None,
+                }
+            }
+            CookieRead::Absent | CookieRead::Malformed => None,
+        };
+        let mut state = self.state();
+        if state.loaded {
+            return Ok(());
+        }
+        if let Some((id, record)) = found {
+            state.data = record.data.clone();
+            state.user_id = record.user_id.clone();
+            state.id = Some(id);
+            state.base = Some(record);
+        }
+        let log = state.log.clone();
+        for change in &log {
+            change.apply(&mut state.data);
+        }
+        state.loaded = true;
+        Ok(())
+    }
+
+    fn is_live(&self, record: &Record) -> bool {
+        let config = self.inner.sessions.config();
+        let now = self.inner.sessions.now();
+        now < record.last_seen.saturating_add(config.idle_timeout)
+            && now < record.created_at.saturating_add(config.absolute_timeout)
+    }
+
+    /// The value under `key`, if present and of type `T`.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let value = self.state().data.get(key).cloned()?;
+        serde_json::from_value(value).ok()
+    }
+
+    /// The raw JSON value under `key`.
+    pub fn get_value(&self, key: &str) -> Option<Value> {
+        self.state().data.get(key).cloned()
+    }
+
+    /// Stores `value` under `key`.
+    pub fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<(), serde_json::Error> {
+        let value = serde_json::to_value(value)?;
+        self.record(Change::Insert(key.to_owned(), value));
+        Ok(())
+    }
+
+    /// Removes `key`, returning what it held.
+    pub fn remove(&self, key: &str) -> Option<Value> {
+        let old = self.get_value(key);
+        self.record(Change::Remove(key.to_owned()));
+        old
+    }
+
+    /// Removes every key (the session and its ID stay; see [`destroy`](Self::destroy)).
+    pub fn clear(&self) {
+        self.record(Change::Clear);
+    }
+
+    fn record(&self, change: Change) {
+        let mut state = self.state();
+        change.apply(&mut state.data);
+        state.log.push(change);
+    }
+
+    /// The user this session belongs to.
+    pub fn user_id(&self) -> Option<String> {
+        self.state().user_id.clone()
+    }
+
+    /// Associates the session with a user (for [`Sessions::destroy_all_for_user`]), or with none.
+    /// Call [`regenerate`](Self::regenerate) too at login: a privilege change needs a new ID.
+    pub fn set_user_id(&self, user_id: Option<&str>) {
+        let mut state = self.state();
+        state.user_id = user_id.map(str::to_owned);
+        state.user_changed = true;
+    }
+
+    /// Gives the session a new ID after the response: the data moves to a new record and the old
+    /// record is deleted, so an ID an attacker planted or saw before is worth nothing. Call it at
+    /// login and at every privilege change. Anything bound to the ID (the CSRF token) rotates.
+    pub fn regenerate(&self) {
+        self.state().regenerate = true;
+    }
+
+    /// Ends the session: the record is deleted and the cookie cleared (`Max-Age=0`).
+    pub fn destroy(&self) {
+        let mut state = self.state();
+        state.destroy = true;
+        state.data.clear();
+        state.user_id = None;
+    }
+
+    /// Whether the request continues a stored session (as opposed to a new one).
+    pub fn is_stored(&self) -> bool {
+        self.state().base.is_some()
+    }
+
+    /// The store key of the session this request continues, if any: what request-bound
+    /// tokens (CSRF) are bound to. It changes with [`regenerate`](Self::regenerate).
+    pub fn binding(&self) -> Option<StoreKey> {
+        self.state().id.as_ref().map(SessionId::store_key)
+    }
+
+    /// Writes the session back and says what cookie to send, if any. The adapter calls this
+    /// once, after the application answered.
+    pub async fn persist(&self) -> Result<Option<HeaderValue>, StoreError> {
+        let touched = {
+            let state = self.state();
+            !state.log.is_empty() || state.user_changed || state.regenerate || state.destroy
+        };
+        if !self.state().loaded {
+            if !touched {
+                return Ok(None);
+            }
+            self.load().await?;
+        }
+        let sessions = &self.inner.sessions;
+        let store = sessions.store();
+        let config = sessions.config();
+        let now = sessions.now();
+        let (id, base, record, log, destroy, regenerate, modified) = {
+            let state = self.state();
+            let base = state.base.clone();
+            let record = Record {
+                data: state.data.clone(),
+                user_id: state.user_id.clone(),
+                created_at: base.as_ref().map_or(now, |b| b.created_at),
+                last_seen: now,
+                version: base.as_ref().map_or(0, |b| b.version),
+            };
+            let modified = !state.log.is_empty() || state.user_changed;
+            (
+                state.id.clone(),
+                base,
+                record,
+                state.log.clone(),
+                state.destroy,
+                state.regenerate,
+                modified,
+            )
+        };
+        let expires_at = |r: &Record| r.expires_at(config.idle_timeout, config.absolute_timeout);
+
+        if destroy {
+            if let Some(id) = &id {
+                store.delete(id.store_key()).await?;
+            }
+            let had_cookie = self.inner.cookie != CookieRead::Absent;
+            return Ok(had_cookie.then(|| sessions.clear_cookie()));
+        }
+        if regenerate || (base.is_none() && modified) {
+            let new_id = self.create(record, expires_at).await?;
+            if let Some(old) = &id {
+                store.delete(old.store_key()).await?;
+            }
+            return Ok(Some(sessions.set_cookie(&new_id)));
+        }
+        let (Some(id), Some(base)) = (id, base) else {
+            return Ok(None);
+        };
+        let key = id.store_key();
+        if !modified {
+            if now.saturating_sub(base.last_seen) >= config.touch_interval {
+                let mut touched = (*base).clone();
+                touched.last_seen = now;
+                let expiry = expires_at(&touched);
+                // Losing a race here only means someone else refreshed it.
+                let _ = store.update(key, touched, base.version, expiry).await?;
+            }
+            return Ok(None);
+        }
+        let mut attempt = record;
+        let mut expected = base.version;
+        for _ in 0..MAX_MERGES {
+            let expiry = expires_at(&attempt);
+            match store.update(key, attempt.clone(), expected, expiry).await? {
+                Cas::Written => return Ok(None),
+                Cas::Missing => {
+                    // Destroyed meanwhile (logout, "log out everywhere"): never resurrect it.
+                    return Ok(Some(sessions.clear_cookie()));
+                }
+                Cas::Conflict(current) => {
+                    let mut data = current.data.clone();
+                    for change in &log {
+                        change.apply(&mut data);
+                    }
+                    let state = self.state();
+                    attempt = Record {
+                        data,
+                        user_id: if state.user_changed {
+                            state.user_id.clone()
+                        } else {
+                            current.user_id.clone()
+                        },
+                        created_at: current.created_at,
+                        last_seen: now,
+                        version: current.version,
+                    };
+                    expected = current.version;
+                }
+            }
+        }
+        Err(StoreError::new("too many concurrent writes to one session"))
+    }
+
+    async fn create(
+        &self,
+        record: Record,
+        expires_at: impl Fn(&Record) -> u64,
+    ) -> Result<SessionId, StoreError> {
+        let store = self.inner.sessions.store();
+        for _ in 0..4 {
+            let id = SessionId::generate();
+            if store
+                .create(id.store_key(), record.clone(), expires_at(&record))
+                .await?
+            {
+                let mut state = self.state();
+                state.id = Some(id.clone());
+                return Ok(id);
+            }
+        }
+        Err(StoreError::new("could not find a free session ID"))
+    }
+}

@@ -1,0 +1,136 @@
+//! Session IDs: 256 random bits, never adopted from a client, stored only as a hash.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
+
+/// Bytes of randomness in a session ID.
+const ID_BYTES: usize = 32;
+/// Length of the ID's base64url text.
+const ID_CHARS: usize = 43;
+
+/// A session ID: 256 bits from the CSPRNG, as 43 base64url characters in the cookie.
+///
+/// Its `Debug` shows nothing of the value. The store never sees it either: records are kept
+/// under its SHA-256 ([`StoreKey`]), so a leaked store does not leak live cookies.
+///
+/// ```
+/// use mitten_core::session::SessionId;
+///
+/// let id = SessionId::generate();
+/// assert_eq!(id.as_cookie_value().len(), 43);
+/// assert_eq!(format!("{id:?}"), "SessionId(<redacted>)");
+/// assert_eq!(SessionId::parse(id.as_cookie_value()).map(|p| p.store_key()), Some(id.store_key()));
+/// assert!(SessionId::parse("attacker-chosen").is_none());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionId {
+    text: String,
+}
+
+impl SessionId {
+    /// A fresh ID.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; ID_BYTES];
+        rand::rng().fill_bytes(&mut bytes);
+        Self {
+            text: URL_SAFE_NO_PAD.encode(bytes),
+        }
+    }
+
+    /// An ID from a cookie, if it has the exact shape Mitten makes (43 canonical base64url
+    /// characters). Anything else is malformed and never looked up.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.len() != ID_CHARS {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        (bytes.len() == ID_BYTES).then(|| Self {
+            text: text.to_owned(),
+        })
+    }
+
+    /// The value for the cookie.
+    pub fn as_cookie_value(&self) -> &str {
+        &self.text
+    }
+
+    /// The key the store keeps the record under: SHA-256 of the ID.
+    pub fn store_key(&self) -> StoreKey {
+        StoreKey(Sha256::digest(self.text.as_bytes()).into())
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionId(<redacted>)")
+    }
+}
+
+/// Where a session record is stored: the SHA-256 of its [`SessionId`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StoreKey(pub(crate) [u8; 32]);
+
+impl StoreKey {
+    /// The key as lower-case hex (how the Redis store names its keys).
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The raw 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// A key from 64 hex digits.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Self(out))
+    }
+}
+
+impl fmt::Debug for StoreKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A hash of the ID: not secret, but short is enough to tell keys apart in logs.
+        write!(f, "StoreKey({}…)", &self.to_hex()[..8])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_ids_are_refused() {
+        let id = SessionId::generate();
+        let text = id.as_cookie_value();
+        for bad in [
+            "",
+            "short",
+            &format!("{text}A"),
+            &text[..42],
+            &format!("{}=", &text[..42]),
+            &format!("{}+", &text[..42]),
+            &"A".repeat(42).chars().chain(['B']).collect::<String>(),
+        ] {
+            assert!(SessionId::parse(bad).is_none(), "{bad:?}");
+        }
+        assert!(SessionId::parse(text).is_some());
+    }
+
+    #[test]
+    fn store_key_round_trips_as_hex() {
+        let key = SessionId::generate().store_key();
+        assert_eq!(StoreKey::from_hex(&key.to_hex()), Some(key));
+        assert_ne!(SessionId::generate().store_key(), key);
+    }
+}

@@ -1,0 +1,231 @@
+//! The embedded store: sharded, bounded, expiring.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::store::{BoxFuture, Cas, SessionStore, StoreError};
+use super::{Clock, Record, StoreKey, SystemClock};
+
+const SHARDS: usize = 16;
+
+/// The default store: sessions in this process's memory.
+///
+/// Sixteen shards, each behind its own lock, so requests on two cores rarely wait for each
+/// other. Bounded: past `max_sessions` the oldest-created session of the shard is evicted
+/// (expired ones go first when met). Expired records are never returned and are removed when
+/// found. Keeps a per-user index for "log out everywhere". Everything is lost when the process
+/// exits, and each process has its own sessions: use the Redis store for more than one instance.
+///
+/// ```
+/// use mitten_core::session::MemoryStore;
+///
+/// let store = MemoryStore::new(100_000);
+/// ```
+#[derive(Debug)]
+pub struct MemoryStore {
+    shards: Box<[Mutex<Shard>]>,
+    max_per_shard: usize,
+    clock: Arc<dyn Clock>,
+}
+
+#[derive(Debug, Default)]
+struct Shard {
+    records: HashMap<StoreKey, Entry>,
+    /// Creation order, for eviction; keys already gone are skipped when met.
+    order: VecDeque<StoreKey>,
+    users: HashMap<String, HashSet<StoreKey>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    record: Arc<Record>,
+    expires_at: u64,
+}
+
+impl MemoryStore {
+    /// A store holding at most `max_sessions` sessions.
+    pub fn new(max_sessions: usize) -> Self {
+        Self::with_clock(max_sessions, Arc::new(SystemClock))
+    }
+
+    /// The same, with a clock of your own (tests).
+    pub fn with_clock(max_sessions: usize, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            max_per_shard: max_sessions.div_ceil(SHARDS).max(1),
+            clock,
+        }
+    }
+
+    /// How many sessions are held (expired ones not yet removed included).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).records.len()).sum()
+    }
+
+    /// Whether no session is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn shard(&self, key: &StoreKey) -> MutexGuard<'_, Shard> {
+        lock(&self.shards[usize::from(key.0[0]) % SHARDS])
+    }
+}
+
+/// A poisoned shard still holds consistent data (every mutation is a single map operation).
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    shard
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Shard {
+    fn index_user(&mut self, key: StoreKey, old: Option<&str>, new: Option<&str>) {
+        if old == new {
+            return;
+        }
+        if let Some(old) = old {
+            if let Some(set) = self.users.get_mut(old) {
+                set.remove(&key);
+                if set.is_empty() {
+                    self.users.remove(old);
+                }
+            }
+        }
+        if let Some(new) = new {
+            self.users.entry(new.to_owned()).or_default().insert(key);
+        }
+    }
+
+    fn remove(&mut self, key: &StoreKey) {
+        if let Some(entry) = self.records.remove(key) {
+            self.index_user(*key, entry.record.user_id.as_deref(), None);
+        }
+    }
+
+    fn evict_one(&mut self, now: u64) {
+        while let Some(key) = self.order.pop_front() {
+            if self.records.contains_key(&key) {
+                self.remove(&key);
+                return;
+            }
+        }
+        // The order queue lost track (cannot happen); fall back to any expired, then any.
+        let victim = self
+            .records
+            .iter()
+            .find(|(_, e)| e.expires_at <= now)
+            .or_else(|| self.records.iter().next())
+            .map(|(k, _)| *k);
+        if let Some(key) = victim {
+            self.remove(&key);
+        }
+    }
+}
+
+impl SessionStore for MemoryStore {
+    fn load(&self, key: StoreKey) -> BoxFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
+        let now = self.clock.now();
+        let mut shard = self.shard(&key);
+        let found = match shard.records.get(&key) {
+            Some(entry) if entry.expires_at > now => Some(Arc::clone(&entry.record)),
+            Some(_) => {
+                shard.remove(&key);
+                None
+            }
+            None => None,
+        };
+        Box::pin(std::future::ready(Ok(found)))
+    }
+
+    fn create(
+        &self,
+        key: StoreKey,
+        mut record: Record,
+        expires_at: u64,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let now = self.clock.now();
+        let mut shard = self.shard(&key);
+        let taken = shard.records.get(&key).is_some_and(|e| e.expires_at > now);
+        if !taken {
+            shard.remove(&key);
+            while shard.records.len() >= self.max_per_shard {
+                shard.evict_one(now);
+            }
+            record.version = 1;
+            shard.index_user(key, None, record.user_id.as_deref());
+            shard.records.insert(
+                key,
+                Entry {
+                    record: Arc::new(record),
+                    expires_at,
+                },
+            );
+            shard.order.push_back(key);
+            if shard.order.len() > 2 * self.max_per_shard {
+                // Drop queue entries of keys that are gone, so the queue stays bounded.
+                let Shard { order, records, .. } = &mut *shard;
+                order.retain(|k| records.contains_key(k));
+            }
+        }
+        Box::pin(std::future::ready(Ok(!taken)))
+    }
+
+    fn update(
+        &self,
+        key: StoreKey,
+        mut record: Record,
+        expected_version: u64,
+        expires_at: u64,
+    ) -> BoxFuture<'_, Result<Cas, StoreError>> {
+        let now = self.clock.now();
+        let mut shard = self.shard(&key);
+        let outcome = match shard.records.get(&key) {
+            Some(entry) if entry.expires_at <= now => {
+                shard.remove(&key);
+                Cas::Missing
+            }
+            None => Cas::Missing,
+            Some(entry) if entry.record.version != expected_version => {
+                Cas::Conflict(Arc::clone(&entry.record))
+            }
+            Some(entry) => {
+                let old_user = entry.record.user_id.clone();
+                record.version = expected_version + 1;
+                shard.index_user(key, old_user.as_deref(), record.user_id.as_deref());
+                shard.records.insert(
+                    key,
+                    Entry {
+                        record: Arc::new(record),
+                        expires_at,
+                    },
+                );
+                Cas::Written
+            }
+        };
+        Box::pin(std::future::ready(Ok(outcome)))
+    }
+
+    fn delete(&self, key: StoreKey) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.shard(&key).remove(&key);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn delete_all_for_user<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        let mut removed = 0;
+        for shard in self.shards.iter() {
+            let mut shard = lock(shard);
+            if let Some(keys) = shard.users.remove(user_id) {
+                for key in keys {
+                    if shard.records.remove(&key).is_some() {
+                        removed += 1;
+                    }
+                }
+            }
+        }
+        Box::pin(std::future::ready(Ok(removed)))
+    }
+}

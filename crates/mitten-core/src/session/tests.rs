@@ -1,0 +1,411 @@
+//! Session behaviour on the memory store, with a controllable clock.
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+use http::header::COOKIE;
+
+use super::*;
+
+const T0: u64 = 1_700_000_000;
+
+fn setup(config: SessionConfig) -> (Sessions, Arc<ManualClock>, Arc<MemoryStore>) {
+    let clock = Arc::new(ManualClock::new(T0));
+    let store = Arc::new(MemoryStore::with_clock(10_000, clock.clone()));
+    let sessions = Sessions::with_store(store.clone(), config)
+        .expect("valid")
+        .with_clock(clock.clone());
+    (sessions, clock, store)
+}
+
+fn cookie_headers(set_cookie: &http::HeaderValue) -> HeaderMap {
+    let pair = set_cookie
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let mut headers = HeaderMap::new();
+    headers.insert(COOKIE, pair.parse().expect("value"));
+    headers
+}
+
+/// Runs one "request": start, load, `f`, persist. Returns the Set-Cookie, if any.
+fn request(
+    sessions: &Sessions,
+    headers: &HeaderMap,
+    f: impl FnOnce(&Session),
+) -> Option<http::HeaderValue> {
+    let session = sessions.start(headers);
+    block_on(session.load()).expect("load");
+    f(&session);
+    block_on(session.persist()).expect("persist")
+}
+
+/// The memory store's futures are ready at once.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+#[test]
+fn memory_store_conformance() {
+    block_on(conformance::run_all(Arc::new(MemoryStore::new(1_000))));
+}
+
+#[test]
+fn untouched_sessions_are_never_stored() {
+    let (sessions, _, store) = setup(SessionConfig::new());
+    assert_eq!(
+        request(&sessions, &HeaderMap::new(), |s| {
+            let _ = s.get::<String>("x");
+        }),
+        None
+    );
+    assert!(store.is_empty());
+}
+
+#[test]
+fn cookie_attributes() {
+    let (sessions, _, _) = setup(SessionConfig::new());
+    let set = request(&sessions, &HeaderMap::new(), |s| {
+        s.insert("a", 1).expect("insert")
+    })
+    .expect("cookie");
+    let text = set.to_str().expect("ascii");
+    assert!(text.starts_with("__Host-mitten-session="), "{text}");
+    assert!(
+        text.ends_with("; Path=/; Secure; HttpOnly; SameSite=Lax"),
+        "{text}"
+    );
+    assert!(set.is_sensitive());
+    let (persistent, _, _) = setup(
+        SessionConfig::new()
+            .persistent(true)
+            .same_site(SameSite::Strict),
+    );
+    let set = request(&persistent, &HeaderMap::new(), |s| {
+        s.insert("a", 1).expect("insert")
+    })
+    .expect("cookie");
+    assert!(
+        set.to_str()
+            .expect("ascii")
+            .contains("; Max-Age=43200; Secure; HttpOnly; SameSite=Strict")
+    );
+}
+
+#[test]
+fn fixation_planted_id_is_not_adopted_and_login_changes_the_id() {
+    let (sessions, _, _) = setup(SessionConfig::new());
+    // The attacker gets a real session and plants its cookie in the victim's browser.
+    let planted = request(&sessions, &HeaderMap::new(), |s| {
+        s.insert("cart", 1).expect("insert")
+    })
+    .expect("cookie");
+    let victim = cookie_headers(&planted);
+    // The victim logs in with it; the app regenerates at login.
+    let after_login = request(&sessions, &victim, |s| {
+        s.set_user_id(Some("victim"));
+        s.insert("user", "victim").expect("insert");
+        s.regenerate();
+    })
+    .expect("a new cookie");
+    assert_ne!(after_login, planted);
+    // The planted ID is dead: it is not logged in, and not even a session any more.
+    request(&sessions, &victim, |s| {
+        assert_eq!(s.get::<String>("user"), None);
+        assert!(!s.is_stored());
+    });
+    // The victim's new cookie carries the data.
+    request(&sessions, &cookie_headers(&after_login), |s| {
+        assert_eq!(s.get::<String>("user").as_deref(), Some("victim"));
+        assert_eq!(s.get::<u32>("cart"), Some(1), "regenerate keeps the data");
+    });
+}
+
+#[test]
+fn forged_and_malformed_ids_get_a_fresh_session() {
+    let (sessions, _, store) = setup(SessionConfig::new());
+    for forged in [
+        "__Host-mitten-session=attacker-chosen".to_owned(),
+        format!(
+            "__Host-mitten-session={}",
+            SessionId::generate().as_cookie_value()
+        ),
+        "__Host-mitten-session=".to_owned(),
+    ] {
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, forged.parse().expect("value"));
+        let set = request(&sessions, &headers, |s| {
+            assert!(!s.is_stored());
+            s.insert("x", 1).expect("insert");
+        })
+        .expect("cookie");
+        assert!(
+            !set.to_str().expect("ascii").contains(
+                forged
+                    .split('=')
+                    .nth(1)
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or("\u{0}")
+            )
+        );
+    }
+    assert_eq!(store.len(), 3);
+}
+
+#[test]
+fn duplicate_cookies_are_not_trusted() {
+    let (sessions, _, _) = setup(SessionConfig::new());
+    let set = request(&sessions, &HeaderMap::new(), |s| {
+        s.insert("x", 1).expect("insert")
+    })
+    .expect("cookie");
+    let pair = set
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let planted = format!(
+        "__Host-mitten-session={}",
+        SessionId::generate().as_cookie_value()
+    );
+    let mut headers = HeaderMap::new();
+    headers.insert(COOKIE, format!("{planted}; {pair}").parse().expect("value"));
+    let session = sessions.start(&headers);
+    assert!(session.cookie_was_malformed());
+}
+
+#[test]
+fn destroyed_session_is_not_replayable() {
+    let (sessions, _, store) = setup(SessionConfig::new());
+    let set = request(&sessions, &HeaderMap::new(), |s| {
+        s.insert("user", "alice").expect("insert")
+    })
+    .expect("cookie");
+    let headers = cookie_headers(&set);
+    let cleared = request(&sessions, &headers, |s| s.destroy()).expect("cleared cookie");
+    assert_eq!(
+        cleared.to_str().expect("ascii"),
+        "__Host-mitten-session=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax"
+    );
+    assert!(store.is_empty());
+    request(&sessions, &headers, |s| {
+        assert_eq!(s.get::<String>("user"), None)
+    });
+}
+
+#[test]
+fn idle_and_absolute_timeouts() {
+    let config = SessionConfig::new()
+        .idle_timeout(std::time::Duration::from_secs(100))
+        .absolute_timeout(std::time::Duration::from_secs(1000))
+        .touch_interval(std::time::Duration::from_secs(10));
+    let (sessions, clock, _) = setup(config);
+    let set = request(&sessions, &HeaderMap::new(), |s| {
+        s.insert("user", "alice").expect("insert")
+    })
+    .expect("cookie");
+    let headers = cookie_headers(&set);
+    // Used every 90 s: the idle timeout slides, because reads write back last_seen.
+    for _ in 0..11 {
+        clock.advance(90);
+        request(&sessions, &headers, |s| {
+            assert_eq!(s.get::<String>("user").as_deref(), Some("alice"))
+        });
+    }
+    // 990 s old and used 11 s ago: past 1000 s the absolute timeout ends it however active it is.
+    clock.advance(11);
+    request(&sessions, &headers, |s| {
+        assert_eq!(s.get::<String>("user"), None)
+    });
+
+    let set = request(&sessions, &HeaderMap::new(), |s| {
+        s.insert("user", "bob").expect("insert")
+    })
+    .expect("cookie");
+    let headers = cookie_headers(&set);
+    clock.advance(101);
+    request(&sessions, &headers, |s| {
+        assert_eq!(s.get::<String>("user"), None, "idle for too long")
+    });
+}
+
+#[test]
+fn reads_do_not_write_every_time() {
+    let (sessions, clock, store) = setup(SessionConfig::new());
+    let set = request(&sessions, &HeaderMap::new(), |s| {
+        s.insert("n", 1).expect("insert")
+    })
+    .expect("cookie");
+    let headers = cookie_headers(&set);
+    let key = SessionId::parse(
+        set.to_str()
+            .expect("ascii")
+            .split(['=', ';'])
+            .nth(1)
+            .expect("id"),
+    )
+    .expect("id")
+    .store_key();
+    let version = || {
+        block_on(store.load(key))
+            .expect("load")
+            .expect("present")
+            .version
+    };
+    request(&sessions, &headers, |_| {});
+    assert_eq!(
+        version(),
+        1,
+        "a read within the touch interval writes nothing"
+    );
+    clock.advance(61);
+    request(&sessions, &headers, |_| {});
+    assert_eq!(version(), 2, "a read after it refreshes last_seen");
+}
+
+#[test]
+fn log_out_everywhere_ends_every_session_of_the_user() {
+    let (sessions, _, _) = setup(SessionConfig::new());
+    let login = |user: &str| {
+        let user = user.to_owned();
+        cookie_headers(
+            &request(&sessions, &HeaderMap::new(), move |s| {
+                s.set_user_id(Some(&user));
+                s.regenerate();
+            })
+            .expect("cookie"),
+        )
+    };
+    let (laptop, phone, other) = (login("alice"), login("alice"), login("bob"));
+    assert_eq!(
+        block_on(sessions.destroy_all_for_user("alice")).expect("destroy"),
+        2
+    );
+    request(&sessions, &laptop, |s| assert_eq!(s.user_id(), None));
+    request(&sessions, &phone, |s| assert_eq!(s.user_id(), None));
+    request(&sessions, &other, |s| {
+        assert_eq!(s.user_id().as_deref(), Some("bob"))
+    });
+}
+
+#[test]
+fn concurrent_writes_merge_by_key() {
+    let (sessions, _, _) = setup(SessionConfig::new());
+    let set = request(&sessions, &HeaderMap::new(), |s| {
+        s.insert("base", 0).expect("insert")
+    })
+    .expect("cookie");
+    let headers = cookie_headers(&set);
+    // Two requests load the same version, then both write.
+    let first = sessions.start(&headers);
+    let second = sessions.start(&headers);
+    block_on(first.load()).expect("load");
+    block_on(second.load()).expect("load");
+    first.insert("a", 1).expect("insert");
+    second.insert("b", 2).expect("insert");
+    second.remove("base");
+    block_on(first.persist()).expect("persist");
+    block_on(second.persist()).expect("persist after a conflict");
+    request(&sessions, &headers, |s| {
+        assert_eq!(s.get::<u32>("a"), Some(1), "the first write survived");
+        assert_eq!(s.get::<u32>("b"), Some(2), "the second write survived");
+        assert_eq!(s.get::<u32>("base"), None);
+    });
+}
+
+#[test]
+fn signed_cookies_reject_forgeries_and_rotate() {
+    let old = crate::Keyring::new(crate::SecretKey::generate());
+    let (signed_old, clock, store) = setup(SessionConfig::new().signed(old.clone()));
+    let set = request(&signed_old, &HeaderMap::new(), |s| {
+        s.insert("n", 1).expect("insert")
+    })
+    .expect("cookie");
+    assert_eq!(
+        set.to_str()
+            .expect("ascii")
+            .split(';')
+            .next()
+            .expect("pair")
+            .matches('.')
+            .count(),
+        1
+    );
+    let rotated =
+        crate::Keyring::new(crate::SecretKey::generate()).with_fallback(old.signing_key().clone());
+    let sessions = Sessions::with_store(store.clone(), SessionConfig::new().signed(rotated))
+        .expect("valid")
+        .with_clock(clock);
+    request(&sessions, &cookie_headers(&set), |s| {
+        assert_eq!(s.get::<u32>("n"), Some(1), "an older key verifies")
+    });
+    let id_only = set
+        .to_str()
+        .expect("ascii")
+        .split(['=', '.'])
+        .nth(1)
+        .expect("id")
+        .to_owned();
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        COOKIE,
+        format!("__Host-mitten-session={id_only}.AAAA")
+            .parse()
+            .expect("value"),
+    );
+    assert!(
+        sessions.start(&headers).cookie_was_malformed(),
+        "a bad signature"
+    );
+    headers.insert(
+        COOKIE,
+        format!("__Host-mitten-session={id_only}")
+            .parse()
+            .expect("value"),
+    );
+    assert!(
+        sessions.start(&headers).cookie_was_malformed(),
+        "no signature at all"
+    );
+}
+
+#[test]
+fn debug_shows_no_id() {
+    let (sessions, _, _) = setup(SessionConfig::new());
+    let set = request(&sessions, &HeaderMap::new(), |s| {
+        s.insert("n", 1).expect("insert")
+    })
+    .expect("cookie");
+    let id = set
+        .to_str()
+        .expect("ascii")
+        .split(['=', ';'])
+        .nth(1)
+        .expect("id")
+        .to_owned();
+    let session = sessions.start(&cookie_headers(&set));
+    block_on(session.load()).expect("load");
+    let debug = format!("{session:?} {sessions:?}");
+    assert!(!debug.contains(&id), "{debug}");
+}
+
+#[test]
+fn memory_store_is_bounded() {
+    let store = MemoryStore::new(32);
+    for _ in 0..500 {
+        let key = SessionId::generate().store_key();
+        assert!(block_on(store.create(key, Record::new(T0), u64::MAX)).expect("create"));
+    }
+    assert!(store.len() <= 32, "{}", store.len());
+}
