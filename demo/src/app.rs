@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use mitten::files::UploadPolicy;
 use mitten::{JsonGuard, JsonGuardLayer};
 
+use crate::auth;
 use crate::notes::{self, Notes};
 use crate::uploads;
 
@@ -75,6 +76,9 @@ pub(crate) fn routes(state: AppState) -> Router {
             )),
         )
         .route("/files/{name}", get(uploads::download))
+        .route("/login", post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/whoami", get(auth::whoami))
         .fallback(notes::not_found)
         .with_state(state)
 }

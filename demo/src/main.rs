@@ -2,6 +2,7 @@
 //! (strict) configuration. See DEMO.md and the README.
 
 mod app;
+mod auth;
 mod notes;
 mod options;
 mod server;
@@ -11,6 +12,7 @@ mod uploads;
 use std::process::ExitCode;
 
 use mitten::https::HttpsRedirect;
+use mitten::session::{MemoryStore, SessionConfig, Sessions};
 use mitten::{Config, Mitten};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -81,7 +83,8 @@ async fn run(options: Options) -> Result<(), Error> {
         .public_origin(),
     };
 
-    let mitten = Mitten::new(Config::strict())?;
+    let sessions = Sessions::new(MemoryStore::new(100_000), SessionConfig::new())?;
+    let mitten = Mitten::new(Config::strict())?.with_sessions(sessions);
     let app = app::routes(app::AppState::new(data_dir.clone()))
         .layer(CatchPanicLayer::new())
         .layer(mitten.layer());

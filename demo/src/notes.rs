@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use mitten::Nonce;
+use mitten::{Nonce, Session};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
@@ -28,11 +28,31 @@ pub(crate) struct Notes {
     list: Vec<Note>,
 }
 
-pub(crate) async fn index(State(state): State<AppState>, Nonce(nonce): Nonce) -> Html<String> {
+pub(crate) async fn index(
+    State(state): State<AppState>,
+    Nonce(nonce): Nonce,
+    session: Session,
+) -> Html<String> {
+    let user = session.get::<String>("user");
+    let greeting = match &user {
+        Some(user) => format!(
+            "Signed in as <strong id=\"user\">{}</strong>.",
+            escape_html(user)
+        ),
+        None => "Not signed in.".to_owned(),
+    };
     let notes = state.snapshot();
     let mut items = String::new();
     for note in notes.iter().rev() {
-        items.push_str(&format!("      <li>{}</li>\n", escape_html(&note.text)));
+        let author = note
+            .author
+            .as_deref()
+            .map(|a| format!(" <em>({})</em>", escape_html(a)))
+            .unwrap_or_default();
+        items.push_str(&format!(
+            "      <li>{}{author}</li>\n",
+            escape_html(&note.text)
+        ));
     }
     if items.is_empty() {
         items.push_str("      <li class=\"empty\">No notes yet.</li>\n");
@@ -50,6 +70,14 @@ pub(crate) async fn index(State(state): State<AppState>, Nonce(nonce): Nonce) ->
   </head>
   <body>
     <h1>Notes</h1>
+    <p>{greeting}</p>
+    <form method="post" action="/login">
+      <label>Username <input name="username" required maxlength="64"></label>
+      <button type="submit">Sign in</button>
+    </form>
+    <form method="post" action="/logout">
+      <button type="submit">Sign out</button>
+    </form>
     <ul id="notes">
 {items}    </ul>
     <form method="post" action="/notes">
@@ -75,6 +103,7 @@ pub(crate) struct NoteForm {
 
 pub(crate) async fn add_note(
     State(state): State<AppState>,
+    session: Session,
     Form(form): Form<NoteForm>,
 ) -> Response {
     let text = form.text.trim();
@@ -85,7 +114,7 @@ pub(crate) async fn add_note(
         )
             .into_response();
     }
-    state.add(text.to_owned(), None);
+    state.add(text.to_owned(), session.get::<String>("user"));
     Redirect::to("/").into_response()
 }
 

@@ -473,3 +473,125 @@ async fn traversal_through_files_is_404() {
         assert!(status == 404 || status == 400, "{path} gave {status}");
     }
 }
+
+/// The `name=value` of the session cookie in a `Set-Cookie`, if the response set it.
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-mitten-session="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn login_regenerates_logout_destroys() {
+    let demo = Demo::start(&["--addr", "127.0.0.1:0"]);
+    let url = demo.url();
+    let client = plain_client();
+    let whoami = |cookie: Option<String>| {
+        let mut request = client.get(format!("{url}/whoami"));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        async move {
+            let body = request
+                .send()
+                .await
+                .expect("whoami")
+                .text()
+                .await
+                .expect("body");
+            serde_json::from_str::<serde_json::Value>(&body).expect("json")["user"].clone()
+        }
+    };
+    // Before login: a note makes no session, a read sets no cookie.
+    let anonymous = client.get(format!("{url}/")).send().await.expect("GET /");
+    assert_eq!(
+        session_cookie(&anonymous),
+        None,
+        "no cookie for an untouched session"
+    );
+
+    // The attacker plants a session ID of their own (a real one, from their own visit).
+    let attacker = client
+        .post(format!("{url}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=mallory")
+        .send()
+        .await
+        .expect("login");
+    let planted = session_cookie(&attacker).expect("a session cookie");
+    let set_cookie = attacker.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        set_cookie.ends_with("; Path=/; Secure; HttpOnly; SameSite=Lax"),
+        "{set_cookie}"
+    );
+
+    // The victim logs in carrying it: a new ID.
+    let login = client
+        .post(format!("{url}/login"))
+        .header("cookie", &planted)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=alice")
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status().as_u16(), 303);
+    let alice = session_cookie(&login).expect("login sets a new cookie");
+    assert_ne!(alice, planted);
+    assert_eq!(whoami(Some(alice.clone())).await, "alice");
+    assert!(
+        whoami(Some(planted.clone())).await.is_null(),
+        "the planted ID is not logged in as alice"
+    );
+
+    // A note carries its author.
+    client
+        .post(format!("{url}/notes"))
+        .header("cookie", &alice)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("text=hello")
+        .send()
+        .await
+        .expect("note");
+    let notes = client
+        .get(format!("{url}/api/notes"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .expect("notes")
+        .text()
+        .await
+        .expect("body");
+    assert!(notes.contains("\"author\":\"alice\""), "{notes}");
+
+    // Logout: cookie cleared, and the old cookie replayed is worth nothing.
+    let logout = client
+        .post(format!("{url}/logout"))
+        .header("cookie", &alice)
+        .send()
+        .await
+        .expect("logout");
+    let cleared = logout.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        cleared.starts_with("__Host-mitten-session=; Path=/; Max-Age=0"),
+        "{cleared}"
+    );
+    assert!(
+        whoami(Some(alice)).await.is_null(),
+        "a destroyed session is not replayable"
+    );
+    assert!(
+        whoami(Some("__Host-mitten-session=forged".into()))
+            .await
+            .is_null()
+    );
+}

@@ -73,7 +73,8 @@ impl SecretKey {
         }
     }
 
-    /// The key's bytes, for the MAC that uses it.
+    /// The key's bytes, for the MAC that uses it (the `signing` and `sessions` features).
+    #[cfg_attr(not(any(feature = "signing", feature = "sessions")), allow(dead_code))]
     pub(crate) fn expose(&self) -> &[u8] {
         &self.bytes
     }

@@ -13,6 +13,7 @@ pub(crate) fn new_hmac<M: KeyInit>(key: &[u8]) -> M {
 }
 
 /// `HMAC-SHA256(key, parts…)`.
+#[cfg_attr(not(feature = "sessions"), allow(dead_code))]
 pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     use hmac::Mac as _;
     let mut mac: hmac::Hmac<sha2::Sha256> = new_hmac(key);

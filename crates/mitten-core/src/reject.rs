@@ -29,6 +29,8 @@ pub enum Rejection {
     JsonCrossSite,
     /// JSON asked for without Fetch Metadata, `X-Requested-With` or `Accept: application/json`.
     JsonNotFromScript,
+    /// The session store could not be reached; the request fails closed.
+    SessionStoreUnavailable,
 }
 
 impl Rejection {
@@ -39,6 +41,7 @@ impl Rejection {
             Self::JsonDestination | Self::JsonCrossSite | Self::JsonNotFromScript => {
                 StatusCode::FORBIDDEN
             }
+            Self::SessionStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -49,6 +52,7 @@ impl Rejection {
             Self::JsonDestination => "json_destination",
             Self::JsonCrossSite => "json_cross_site",
             Self::JsonNotFromScript => "json_not_from_script",
+            Self::SessionStoreUnavailable => "session_store_unavailable",
         }
     }
 
@@ -58,6 +62,9 @@ impl Rejection {
             Self::BadHost => "The request has no valid Host header.",
             Self::JsonDestination => "This JSON is only served to scripts (fetch or XHR).",
             Self::JsonCrossSite => "This JSON is not served to other sites.",
+            Self::SessionStoreUnavailable => {
+                "Sessions are unavailable right now. Please try again shortly."
+            }
             Self::JsonNotFromScript => {
                 "This JSON is only served to scripts: send X-Requested-With: XMLHttpRequest or Accept: application/json."
             }

@@ -58,3 +58,84 @@ impl IntoResponse for NonceMissing {
             .into_response()
     }
 }
+
+/// The request's session (Flask-Mitten's `session`), loaded from the store.
+///
+/// Dereferences to [`mitten_core::session::Session`]. If the store cannot be reached, the
+/// request is answered with 503 ([`SessionUnavailable`]) instead of running with an empty session.
+///
+/// ```
+/// use axum::{Router, routing::post};
+/// use mitten_core::Config;
+/// use mitten_core::session::{MemoryStore, SessionConfig, Sessions};
+/// use mitten_tower::{Mitten, Session};
+///
+/// async fn login(session: Session) -> &'static str {
+///     session.set_user_id(Some("alice"));
+///     session.regenerate(); // a new ID at every privilege change
+///     "welcome"
+/// }
+///
+/// let sessions = Sessions::new(MemoryStore::new(100_000), SessionConfig::new())?;
+/// let app: Router = Router::new()
+///     .route("/login", post(login))
+///     .layer(Mitten::new(Config::strict())?.with_sessions(sessions).layer());
+/// # Ok::<(), mitten_core::ConfigError>(())
+/// ```
+#[cfg(feature = "sessions")]
+#[derive(Debug, Clone)]
+pub struct Session(pub mitten_core::session::Session);
+
+#[cfg(feature = "sessions")]
+impl std::ops::Deref for Session {
+    type Target = mitten_core::session::Session;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+#[cfg(feature = "sessions")]
+impl<S: Send + Sync> FromRequestParts<S> for Session {
+    type Rejection = SessionUnavailable;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let session = parts
+            .extensions
+            .get::<mitten_core::session::Session>()
+            .cloned()
+            .ok_or(SessionUnavailable { configured: false })?;
+        session.load().await.map_err(|error| {
+            tracing::error!(target: "mitten", %error, "session store failed; answering 503");
+            SessionUnavailable { configured: true }
+        })?;
+        Ok(Session(session))
+    }
+}
+
+/// The session could not be loaded: the store failed (503), or sessions are not configured on
+/// this route (500, a programming error).
+#[cfg(feature = "sessions")]
+#[derive(Debug, Clone, Copy)]
+pub struct SessionUnavailable {
+    configured: bool,
+}
+
+#[cfg(feature = "sessions")]
+impl IntoResponse for SessionUnavailable {
+    fn into_response(self) -> Response {
+        if !self.configured {
+            tracing::error!(target: "mitten", "Session extractor used without Mitten::with_sessions");
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Sessions are not configured on this route.",
+            )
+                .into_response();
+        }
+        let response = crate::reject::rejection_response::<axum::body::Body>(
+            mitten_core::Rejection::SessionStoreUnavailable,
+            false,
+        );
+        response.map(axum::body::Body::new)
+    }
+}

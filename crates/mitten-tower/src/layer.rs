@@ -6,6 +6,7 @@ use mitten_core::{Config, ConfigError, Policy};
 use tower_layer::Layer;
 
 use crate::service::MittenService;
+use crate::session::SessionService;
 
 /// Mitten for tower and axum: one validated policy, shared by every layer it hands out.
 ///
@@ -21,6 +22,8 @@ use crate::service::MittenService;
 #[derive(Debug, Clone)]
 pub struct Mitten {
     policy: Arc<Policy>,
+    #[cfg(feature = "sessions")]
+    sessions: Option<mitten_core::session::Sessions>,
 }
 
 impl Mitten {
@@ -28,7 +31,34 @@ impl Mitten {
     pub fn new(config: Config) -> Result<Self, ConfigError> {
         Ok(Self {
             policy: Arc::new(config.build()?),
+            #[cfg(feature = "sessions")]
+            sessions: None,
         })
+    }
+
+    /// Adds server-side sessions: handlers get a [`Session`](mitten_core::session::Session)
+    /// (with the `axum` feature, the `Session` extractor), written back after each response.
+    ///
+    /// ```
+    /// use mitten_core::Config;
+    /// use mitten_core::session::{MemoryStore, SessionConfig, Sessions};
+    /// use mitten_tower::Mitten;
+    ///
+    /// let sessions = Sessions::new(MemoryStore::new(100_000), SessionConfig::new())?;
+    /// let mitten = Mitten::new(Config::strict())?.with_sessions(sessions);
+    /// # Ok::<(), mitten_core::ConfigError>(())
+    /// ```
+    #[cfg(feature = "sessions")]
+    #[must_use]
+    pub fn with_sessions(mut self, sessions: mitten_core::session::Sessions) -> Self {
+        self.sessions = Some(sessions);
+        self
+    }
+
+    /// The sessions, if configured (for "log out everywhere" from a handler's state).
+    #[cfg(feature = "sessions")]
+    pub fn sessions(&self) -> Option<&mitten_core::session::Sessions> {
+        self.sessions.as_ref()
     }
 
     /// The layer to put around the application (outermost, so that every response, errors and
@@ -36,6 +66,8 @@ impl Mitten {
     pub fn layer(&self) -> MittenLayer {
         MittenLayer {
             policy: Arc::clone(&self.policy),
+            #[cfg(feature = "sessions")]
+            sessions: self.sessions.clone(),
         }
     }
 
@@ -49,12 +81,18 @@ impl Mitten {
 #[derive(Debug, Clone)]
 pub struct MittenLayer {
     policy: Arc<Policy>,
+    #[cfg(feature = "sessions")]
+    sessions: Option<mitten_core::session::Sessions>,
 }
 
 impl<S> Layer<S> for MittenLayer {
-    type Service = MittenService<S>;
+    type Service = MittenService<SessionService<S>>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        #[cfg(feature = "sessions")]
+        let inner = SessionService::new(inner, self.sessions.clone());
+        #[cfg(not(feature = "sessions"))]
+        let inner = SessionService::new(inner);
         MittenService::new(inner, Arc::clone(&self.policy))
     }
 }

@@ -7,6 +7,7 @@
 //! | feature | adds |
 //! |---|---|
 //! | `axum` | the [`Nonce`] extractor; the peer address from axum's `ConnectInfo` |
+//! | `sessions` | [`Mitten::with_sessions`]; with `axum`, the `Session` extractor |
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -39,12 +40,16 @@ mod layer;
 mod reject;
 mod route;
 mod service;
+mod session;
 
 pub use body::MittenBody;
 #[cfg(feature = "axum")]
 pub use extract::{Nonce, NonceMissing};
+#[cfg(all(feature = "axum", feature = "sessions"))]
+pub use extract::{Session, SessionUnavailable};
 pub use future::ResponseFuture;
 pub use json::{JsonGuardFuture, JsonGuardLayer, JsonGuardService};
 pub use layer::{Mitten, MittenLayer};
 pub use route::{RouteOverrideFuture, RouteOverrideLayer, RouteOverrideService};
 pub use service::MittenService;
+pub use session::{SessionFuture, SessionService};

@@ -21,11 +21,23 @@ pub(crate) fn rejection<B>(
     rejection: Rejection,
     request_headers: &HeaderMap,
 ) -> Response<MittenBody<B>> {
-    let wants_json = request_headers
+    rejection_response(rejection, wants_json(request_headers))
+}
+
+/// Whether the client asked for JSON.
+pub(crate) fn wants_json(request_headers: &HeaderMap) -> bool {
+    request_headers
         .get_all(ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("application/json"));
+        .any(|v| v.contains("application/json"))
+}
+
+/// A rejection response, with a JSON or HTML body.
+pub(crate) fn rejection_response<B>(
+    rejection: Rejection,
+    wants_json: bool,
+) -> Response<MittenBody<B>> {
     let status = rejection.status();
     let (content_type, body) = if wants_json {
         (

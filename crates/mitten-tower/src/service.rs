@@ -12,7 +12,8 @@ use crate::body::MittenBody;
 use crate::future::ResponseFuture;
 use crate::reject;
 
-/// The service [`MittenLayer`](crate::MittenLayer) wraps around an application.
+/// The service [`MittenLayer`](crate::MittenLayer) wraps around an application (with the
+/// [`SessionService`](crate::SessionService) inside it).
 ///
 /// For each request it:
 /// 1. builds a [`RequestView`] and asks the core for a [`Verdict`] (HTTPS redirect, rejection);

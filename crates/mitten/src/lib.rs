@@ -81,7 +81,10 @@ pub use mitten_core::*;
 pub use mitten_tower::{
     JsonGuardFuture, JsonGuardLayer, JsonGuardService, Mitten, MittenBody, MittenLayer,
     MittenService, ResponseFuture, RouteOverrideFuture, RouteOverrideLayer, RouteOverrideService,
+    SessionFuture, SessionService,
 };
 
 #[cfg(feature = "axum")]
 pub use mitten_tower::{Nonce, NonceMissing};
+#[cfg(all(feature = "axum", feature = "sessions"))]
+pub use mitten_tower::{Session, SessionUnavailable};

@@ -1,0 +1,135 @@
+//! Sessions inside the Mitten layer: started before the application, written back after it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use crate::body::MittenBody;
+
+/// The session part of [`MittenService`](crate::MittenService): a pass-through unless
+/// [`Mitten::with_sessions`](crate::Mitten::with_sessions) configured sessions.
+///
+/// With sessions, each request gets a [`Session`](mitten_core::session::Session) in its
+/// extensions (nothing is loaded until a handler asks), and after the response the session is
+/// written back and its cookie set. If the store fails, the response is replaced by a 503 with a
+/// typed [`Rejection`](mitten_core::Rejection): never a fresh session that would silently log the
+/// user out, never another user's data.
+#[derive(Debug, Clone)]
+pub struct SessionService<S> {
+    inner: S,
+    #[cfg(feature = "sessions")]
+    sessions: Option<mitten_core::session::Sessions>,
+}
+
+impl<S> SessionService<S> {
+    #[cfg(feature = "sessions")]
+    pub(crate) fn new(inner: S, sessions: Option<mitten_core::session::Sessions>) -> Self {
+        Self { inner, sessions }
+    }
+
+    #[cfg(not(feature = "sessions"))]
+    pub(crate) fn new(inner: S) -> Self {
+        Self { inner }
+    }
+}
+
+type Boxed<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+pin_project! {
+    /// Response future of [`SessionService`].
+    #[project = SessionFutureProj]
+    #[allow(missing_docs)]
+    pub enum SessionFuture<F, B, E> {
+        /// No sessions: the inner future as it is.
+        Passthrough { #[pin] future: F },
+        /// With sessions: the inner future, then the write-back.
+        WithSession { future: Boxed<Result<Response<MittenBody<B>>, E>> },
+    }
+}
+
+impl<F, B, E> Future for SessionFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<MittenBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            SessionFutureProj::Passthrough { future } => future
+                .poll(cx)
+                .map(|result| result.map(|response| response.map(MittenBody::inner))),
+            SessionFutureProj::WithSession { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ResBody: Send + 'static,
+{
+    type Response = Response<MittenBody<ResBody>>;
+    type Error = S::Error;
+    type Future = SessionFuture<S::Future, ResBody, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    #[cfg_attr(not(feature = "sessions"), allow(unused_mut))]
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        #[cfg(feature = "sessions")]
+        if let Some(sessions) = &self.sessions {
+            let session = sessions.start(request.headers());
+            let wants_json = crate::reject::wants_json(request.headers());
+            request.extensions_mut().insert(session.clone());
+            let future = self.inner.call(request);
+            return SessionFuture::WithSession {
+                future: Box::pin(write_back(future, session, wants_json)),
+            };
+        }
+        SessionFuture::Passthrough {
+            future: self.inner.call(request),
+        }
+    }
+}
+
+#[cfg(feature = "sessions")]
+async fn write_back<F, B, E>(
+    future: F,
+    session: mitten_core::session::Session,
+    wants_json: bool,
+) -> Result<Response<MittenBody<B>>, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    use http::HeaderValue;
+    use http::header::{CACHE_CONTROL, SET_COOKIE};
+
+    let mut response = future.await?.map(MittenBody::inner);
+    match session.persist().await {
+        Ok(Some(cookie)) => {
+            let headers = response.headers_mut();
+            headers.append(SET_COOKIE, cookie);
+            // A response that sets a session cookie is for this browser only.
+            headers
+                .entry(CACHE_CONTROL)
+                .or_insert(HeaderValue::from_static("no-store"));
+        }
+        Ok(None) => {}
+        Err(error) => {
+            tracing::error!(target: "mitten", %error, "session store failed; answering 503");
+            response = crate::reject::rejection_response(
+                mitten_core::Rejection::SessionStoreUnavailable,
+                wants_json,
+            );
+        }
+    }
+    Ok(response)
+}
