@@ -216,8 +216,3 @@ pub async fn log_out_everywhere(store: &dyn SessionStore) {
 pub async fn unknown_keys_are_not_found(store: &dyn SessionStore) {
     assert!(store.load(key()).await.expect("load").is_none());
 }
-
-#[track_caller]
-fn panic_free_fail(message: &str) {
-    assert!(false, "{message}");
-}
