@@ -99,8 +99,14 @@ pub async fn update_is_compare_and_set(store: &dyn SessionStore) {
     );
     let mut stale = record(None);
     stale.data.insert("k".into(), json!("stale"));
-    let outcome = store.update(key, stale, 1, now() + 60).await.expect("update");
-    assert!(matches!(outcome, Cas::Conflict(_)), "expected a conflict, got {outcome:?}");
+    let outcome = store
+        .update(key, stale, 1, now() + 60)
+        .await
+        .expect("update");
+    assert!(
+        matches!(outcome, Cas::Conflict(_)),
+        "expected a conflict, got {outcome:?}"
+    );
     if let Cas::Conflict(current) = outcome {
         assert_eq!(current.version, 2);
         assert_eq!(current.data["k"], "first");

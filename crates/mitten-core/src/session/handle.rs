@@ -11,8 +11,10 @@ use super::engine::{CookieRead, Sessions};
 use super::store::{Cas, StoreError};
 use super::{Record, SessionId, StoreKey};
 
-/// How many times a write is retried after losing a compare-and-set race.
-const MAX_MERGES: usize = 8;
+/// How many times a write is retried after losing a compare-and-set race. Each round lets one
+/// racer through, so this bounds how many requests of one session can write at the same moment
+/// before one of them gets a 503.
+const MAX_MERGES: usize = 64;
 
 /// One request's session: typed get/insert/remove, `regenerate()`, `destroy()`, and the user.
 ///

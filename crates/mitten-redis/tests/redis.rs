@@ -1,0 +1,294 @@
+//! The Redis store against a real Redis, started by the test on a free loopback port.
+//!
+//! Needs `redis-server` on the PATH (Debian's `redis-server`; `.ci/run` installs it). Without
+//! it the tests fail when `CI` is set, and are reported as not run otherwise.
+
+#![allow(clippy::panic)] // A test fails by panicking.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mitten_core::session::{SessionConfig, SessionStore, Sessions, conformance};
+use mitten_redis::RedisStore;
+
+/// A `redis-server` of our own, stopped when dropped.
+struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl RedisServer {
+    fn start() -> Option<Self> {
+        if Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_err()
+        {
+            if std::env::var_os("CI").is_some() {
+                panic!("CI is set but redis-server is not installed (.ci/run installs it)");
+            }
+            eprintln!("redis-server not found; Redis tests not run (CI runs them)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let dir = std::env::temp_dir().join(format!("mitten-redis-test-{port}"));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut server = Self {
+            child: None,
+            port,
+            dir,
+        };
+        server.spawn();
+        Some(server)
+    }
+
+    /// Starts (or restarts) the server on the same port, with an append-only file so that
+    /// data survives a restart.
+    fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server did not start");
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test]
+async fn redis_store_conformance() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    conformance::run_all(Arc::new(store)).await;
+}
+
+#[tokio::test]
+async fn concurrent_requests_do_not_lose_updates() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let store: Arc<dyn SessionStore> =
+        Arc::new(RedisStore::connect(&server.url()).await.expect("connect"));
+    let sessions = Sessions::with_store(store, SessionConfig::new()).expect("valid");
+    let first = sessions.start(&http::HeaderMap::new());
+    first.load().await.expect("load");
+    first.insert("start", true).expect("insert");
+    let cookie = first.persist().await.expect("persist").expect("cookie");
+    let pair = cookie
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::COOKIE, pair.parse().expect("value"));
+
+    // 32 requests of one session, each writing its own key, all at once.
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let session = sessions.start(&headers);
+        tasks.push(tokio::spawn(async move {
+            session.load().await.expect("load");
+            session.insert(&format!("k{i}"), i).expect("insert");
+            session.persist().await.expect("persist")
+        }));
+    }
+    for task in tasks {
+        assert!(
+            task.await.expect("task").is_none(),
+            "no new cookie for an existing session"
+        );
+    }
+    let check = sessions.start(&headers);
+    check.load().await.expect("load");
+    for i in 0..32 {
+        assert_eq!(
+            check.get::<i32>(&format!("k{i}")),
+            Some(i),
+            "update {i} was lost"
+        );
+    }
+    assert_eq!(check.get::<bool>("start"), Some(true));
+}
+
+#[tokio::test]
+async fn log_out_everywhere_in_redis() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let store: Arc<dyn SessionStore> =
+        Arc::new(RedisStore::connect(&server.url()).await.expect("connect"));
+    let sessions = Sessions::with_store(store, SessionConfig::new()).expect("valid");
+    let mut cookies = Vec::new();
+    for user in ["alice", "alice", "alice", "bob"] {
+        let session = sessions.start(&http::HeaderMap::new());
+        session.load().await.expect("load");
+        session.set_user_id(Some(user));
+        session.regenerate();
+        cookies.push(session.persist().await.expect("persist").expect("cookie"));
+    }
+    assert_eq!(
+        sessions
+            .destroy_all_for_user("alice")
+            .await
+            .expect("destroy"),
+        3
+    );
+    for (cookie, expected) in cookies.iter().zip([None, None, None, Some("bob")]) {
+        let mut headers = http::HeaderMap::new();
+        let pair = cookie
+            .to_str()
+            .expect("ascii")
+            .split(';')
+            .next()
+            .expect("pair")
+            .to_owned();
+        headers.insert(http::header::COOKIE, pair.parse().expect("value"));
+        let session = sessions.start(&headers);
+        session.load().await.expect("load");
+        assert_eq!(session.user_id().as_deref(), expected);
+    }
+}
+
+#[tokio::test]
+async fn redis_down_gives_503_and_recovers() {
+    use axum::routing::{get, post};
+    use mitten::{Config, Mitten, Session};
+
+    let Some(mut server) = RedisServer::start() else {
+        return;
+    };
+    let store = RedisStore::connect(&server.url()).await.expect("connect");
+    let sessions = Sessions::new(store, SessionConfig::new()).expect("valid");
+    let app = axum::Router::new()
+        .route(
+            "/login",
+            post(|session: Session| async move {
+                session.insert("user", "alice").expect("insert");
+                session.regenerate();
+                "ok"
+            }),
+        )
+        .route(
+            "/whoami",
+            get(
+                |session: Session| async move { session.get::<String>("user").unwrap_or_default() },
+            ),
+        )
+        .layer(
+            Mitten::new(Config::strict())
+                .expect("valid")
+                .with_sessions(sessions)
+                .layer(),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    let client = reqwest::Client::new();
+
+    let login = client
+        .post(format!("http://{addr}/login"))
+        .send()
+        .await
+        .expect("login");
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let whoami = || {
+        client
+            .get(format!("http://{addr}/whoami"))
+            .header("cookie", &cookie)
+            .send()
+    };
+    assert_eq!(
+        whoami().await.expect("whoami").text().await.expect("body"),
+        "alice"
+    );
+
+    server.stop();
+    let down = whoami().await.expect("an answer, not a hang");
+    assert_eq!(
+        down.status().as_u16(),
+        503,
+        "fails closed while Redis is down"
+    );
+    assert_eq!(
+        down.headers()["x-frame-options"],
+        "DENY",
+        "with the security headers"
+    );
+    assert!(down.headers().contains_key("content-security-policy"));
+    let body = down.text().await.expect("body");
+    assert!(
+        !body.contains("alice") && body.contains("unavailable"),
+        "{body}"
+    );
+
+    server.spawn();
+    let mut recovered = None;
+    for _ in 0..50 {
+        let response = whoami().await.expect("whoami");
+        if response.status().as_u16() == 200 {
+            recovered = Some(response.text().await.expect("body"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        recovered.as_deref(),
+        Some("alice"),
+        "back, and still logged in"
+    );
+}
