@@ -83,7 +83,14 @@ async fn run(options: Options) -> Result<(), Error> {
         .public_origin(),
     };
 
-    let sessions = Sessions::new(MemoryStore::new(100_000), SessionConfig::new())?;
+    let sessions = match &options.redis {
+        Some(url) => {
+            let store = mitten_redis::RedisStore::connect(url).await?;
+            println!("sessions are kept in Redis");
+            Sessions::new(store, SessionConfig::new())?
+        }
+        None => Sessions::new(MemoryStore::new(100_000), SessionConfig::new())?,
+    };
     let mitten = Mitten::new(Config::strict())?.with_sessions(sessions);
     let app = app::routes(app::AppState::new(data_dir.clone()))
         .layer(CatchPanicLayer::new())

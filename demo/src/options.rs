@@ -13,6 +13,7 @@ pub(crate) struct Options {
     pub(crate) redirect_http: Option<SocketAddr>,
     pub(crate) public_origin: Option<String>,
     pub(crate) data_dir: Option<PathBuf>,
+    pub(crate) redis: Option<String>,
 }
 
 pub(crate) const USAGE: &str = "\
@@ -23,6 +24,7 @@ usage: mitten-demo [OPTIONS]
   --cert FILE --key FILE    serve HTTPS with this certificate chain and key (PEM)
   --redirect-http HOST:PORT also listen there on plain HTTP and redirect to the HTTPS origin
   --public-origin URL       the origin browsers see [MITTEN_DEMO_PUBLIC_ORIGIN]
+  --redis URL               keep sessions in Redis instead of memory [MITTEN_DEMO_REDIS]
   --data-dir DIR            where uploads are stored (default: a fresh temporary directory)
   -h, --help                this text
 ";
@@ -44,6 +46,7 @@ impl Options {
             redirect_http: None,
             public_origin: env("MITTEN_DEMO_PUBLIC_ORIGIN"),
             data_dir: None,
+            redis: env("MITTEN_DEMO_REDIS"),
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -67,6 +70,7 @@ impl Options {
                 }
                 "--public-origin" => options.public_origin = Some(value()?),
                 "--data-dir" => options.data_dir = Some(value()?.into()),
+                "--redis" => options.redis = Some(value()?),
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown option {other}")),
             }

@@ -487,7 +487,59 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
 
 #[tokio::test]
 async fn login_regenerates_logout_destroys() {
-    let demo = Demo::start(&["--addr", "127.0.0.1:0"]);
+    login_flow(&[]).await;
+}
+
+#[tokio::test]
+async fn login_flow_with_sessions_in_redis() {
+    let Some(redis) = RedisServer::start() else { return };
+    login_flow(&["--redis", &redis.url()]).await;
+}
+
+/// A `redis-server` of the test's own on a free loopback port, stopped when dropped.
+struct RedisServer {
+    child: Child,
+    port: u16,
+}
+
+impl RedisServer {
+    fn start() -> Option<Self> {
+        if Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_err() {
+            assert!(std::env::var_os("CI").is_none(), "CI is set but redis-server is not installed");
+            eprintln!("redis-server not found; the Redis demo test is not run (CI runs it)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(Self { child, port });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server did not start");
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn login_flow(extra_args: &[&str]) {
+    let mut args = vec!["--addr", "127.0.0.1:0"];
+    args.extend_from_slice(extra_args);
+    let demo = Demo::start(&args);
     let url = demo.url();
     let client = plain_client();
     let whoami = |cookie: Option<String>| {
