@@ -492,7 +492,9 @@ async fn login_regenerates_logout_destroys() {
 
 #[tokio::test]
 async fn login_flow_with_sessions_in_redis() {
-    let Some(redis) = RedisServer::start() else { return };
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
     login_flow(&["--redis", &redis.url()]).await;
 }
 
@@ -504,20 +506,43 @@ struct RedisServer {
 
 impl RedisServer {
     fn start() -> Option<Self> {
-        if Command::new("redis-server").arg("--version").stdout(Stdio::null()).status().is_err() {
-            assert!(std::env::var_os("CI").is_none(), "CI is set but redis-server is not installed");
+        if Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_err()
+        {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but redis-server is not installed"
+            );
             eprintln!("redis-server not found; the Redis demo test is not run (CI runs it)");
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .spawn()
             .expect("start redis-server");
+        // Dropped (killed and reaped) on every path from here on.
+        let server = Self { child, port };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(Self { child, port });
+                return Some(server);
             }
             std::thread::sleep(Duration::from_millis(50));
         }

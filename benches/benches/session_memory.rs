@@ -1,0 +1,76 @@
+//! Memory per idle session: the growth of the resident set while 200 000 sessions with an empty
+//! payload are created, each store measured in a fresh child process.
+//!
+//! `cargo bench -p mitten-benches --bench session_memory`
+
+#![allow(missing_docs)]
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use mitten::session::{MemoryStore, Record, SessionId, SessionStore};
+use mitten_benches::{ready, rss_bytes};
+use tower_sessions::session::{Id, Record as TsRecord};
+use tower_sessions::session_store::SessionStore as TsStore;
+
+const SESSIONS: usize = 200_000;
+
+fn measure(which: &str) -> f64 {
+    // Keys are made before the baseline: they belong to the clients, not the store.
+    let keys: Vec<_> = (0..SESSIONS)
+        .map(|_| SessionId::generate().store_key())
+        .collect();
+    let ids: Vec<Id> = (0..SESSIONS).map(|_| Id::default()).collect();
+    let expiry = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let before = rss_bytes();
+    match which {
+        "mitten" => {
+            let store = MemoryStore::new(SESSIONS);
+            for key in &keys {
+                ready(store.create(*key, Record::new(1), u64::MAX / 2)).expect("create");
+            }
+            let after = rss_bytes();
+            std::hint::black_box(&store);
+            (after - before) as f64 / SESSIONS as f64
+        }
+        _ => {
+            let store = tower_sessions::MemoryStore::default();
+            for id in &ids {
+                let mut record = TsRecord {
+                    id: *id,
+                    data: HashMap::new(),
+                    expiry_date: expiry,
+                };
+                ready(store.create(&mut record)).expect("create");
+            }
+            let after = rss_bytes();
+            std::hint::black_box(&store);
+            (after - before) as f64 / SESSIONS as f64
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(which) = args
+        .iter()
+        .position(|a| a == "--child")
+        .and_then(|i| args.get(i + 1))
+    {
+        println!("{:.0}", measure(which));
+        return;
+    }
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    let exe = std::env::current_exe().expect("exe");
+    println!("memory per idle session ({SESSIONS} sessions, empty payload, resident-set growth):");
+    for which in ["mitten", "tower-sessions"] {
+        let output = Command::new(&exe)
+            .args(["--child", which])
+            .output()
+            .expect("child");
+        let bytes = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        println!("  {which:<15} MemoryStore: {bytes} bytes");
+    }
+}
