@@ -74,6 +74,8 @@ pub enum ConfigError {
         /// The fewest bytes accepted.
         min_bytes: usize,
     },
+    /// CSRF settings that cannot work.
+    InvalidCsrf(&'static str),
     /// Session settings that contradict each other or weaken the cookie without saying so.
     InvalidSession(&'static str),
     /// A signer setting that itsdangerous would also refuse (e.g. a separator that can occur
@@ -129,6 +131,7 @@ impl fmt::Display for ConfigError {
                 "the secret key is too short: at least {min_bytes} random bytes are required"
             ),
             Self::InvalidSigner(why) => write!(f, "invalid signer: {why}"),
+            Self::InvalidCsrf(why) => write!(f, "invalid CSRF settings: {why}"),
             Self::InvalidSession(why) => write!(f, "invalid session settings: {why}"),
             Self::InvalidProxy(proxy) => write!(
                 f,

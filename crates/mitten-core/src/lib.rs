@@ -42,6 +42,8 @@
 //! ```
 
 pub mod csp;
+#[cfg(feature = "csrf")]
+pub mod csrf;
 mod error;
 #[cfg(feature = "files")]
 pub mod files;

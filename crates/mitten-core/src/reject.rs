@@ -31,6 +31,11 @@ pub enum Rejection {
     JsonNotFromScript,
     /// The session store could not be reached; the request fails closed.
     SessionStoreUnavailable,
+    /// The CSRF check failed.
+    #[cfg(feature = "csrf")]
+    Csrf(crate::csrf::CsrfFailure),
+    /// A body that had to be read (for a CSRF token) is larger than the limit.
+    PayloadTooLarge,
 }
 
 impl Rejection {
@@ -42,6 +47,9 @@ impl Rejection {
                 StatusCode::FORBIDDEN
             }
             Self::SessionStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            #[cfg(feature = "csrf")]
+            Self::Csrf(_) => StatusCode::FORBIDDEN,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 
@@ -53,6 +61,9 @@ impl Rejection {
             Self::JsonCrossSite => "json_cross_site",
             Self::JsonNotFromScript => "json_not_from_script",
             Self::SessionStoreUnavailable => "session_store_unavailable",
+            #[cfg(feature = "csrf")]
+            Self::Csrf(failure) => failure.code(),
+            Self::PayloadTooLarge => "payload_too_large",
         }
     }
 
@@ -65,6 +76,9 @@ impl Rejection {
             Self::SessionStoreUnavailable => {
                 "Sessions are unavailable right now. Please try again shortly."
             }
+            #[cfg(feature = "csrf")]
+            Self::Csrf(failure) => failure.message(),
+            Self::PayloadTooLarge => "The request body is too large.",
             Self::JsonNotFromScript => {
                 "This JSON is only served to scripts: send X-Requested-With: XMLHttpRequest or Accept: application/json."
             }

@@ -1,0 +1,457 @@
+//! Tier 1 and the decision routing, one test per bypass class known in the field.
+
+use http::{HeaderMap, HeaderValue, Method, Uri};
+
+use super::*;
+use crate::request::ConnectionInfo;
+
+const PUBLIC: &str = "https://app.example";
+
+fn policy(config: CsrfConfig) -> CsrfPolicy {
+    config.public_origin(PUBLIC).build().expect("valid")
+}
+
+fn precheck_with(
+    policy: &CsrfPolicy,
+    method: Method,
+    path: &str,
+    secure: bool,
+    headers: &[(&'static str, &'static str)],
+) -> Precheck {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        map.append(*name, HeaderValue::from_static(value));
+    }
+    let uri: Uri = path.parse().expect("uri");
+    let view = RequestView {
+        method: &method,
+        uri: &uri,
+        headers: &map,
+        connection: ConnectionInfo::default(),
+    };
+    policy.precheck(&view, secure, None)
+}
+
+fn post(headers: &[(&'static str, &'static str)]) -> Precheck {
+    precheck_with(
+        &policy(CsrfConfig::new()),
+        Method::POST,
+        "/notes",
+        true,
+        headers,
+    )
+}
+
+fn refused(failure: CsrfFailure) -> Precheck {
+    Precheck::Refuse(failure)
+}
+
+#[test]
+fn same_origin_fetch_metadata_goes_on_to_the_token() {
+    assert_eq!(
+        post(&[("sec-fetch-site", "same-origin")]),
+        Precheck::NeedToken
+    );
+    assert_eq!(
+        precheck_with(
+            &policy(CsrfConfig::new().without_token()),
+            Method::POST,
+            "/",
+            true,
+            &[("sec-fetch-site", "same-origin")]
+        ),
+        Precheck::Skip
+    );
+}
+
+#[test]
+fn head_get_options_are_never_checked_but_every_other_method_is() {
+    for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
+        assert_eq!(
+            precheck_with(
+                &policy(CsrfConfig::new()),
+                method,
+                "/",
+                true,
+                &[("sec-fetch-site", "cross-site")]
+            ),
+            Precheck::Skip
+        );
+    }
+}
+
+#[test]
+fn custom_trace_propfind_and_lower_case_methods_are_unsafe() {
+    for method in ["TRACE", "PROPFIND", "FOO", "post", "Patch", "QUERY"] {
+        let method = Method::from_bytes(method.as_bytes()).expect("method");
+        assert_eq!(
+            precheck_with(
+                &policy(CsrfConfig::new()),
+                method.clone(),
+                "/",
+                true,
+                &[("sec-fetch-site", "cross-site")]
+            ),
+            refused(CsrfFailure::CrossSite),
+            "{method}"
+        );
+    }
+}
+
+#[test]
+fn method_override_fields_are_ignored() {
+    // The method is what the request line says: `?_method=GET` does not make a POST safe.
+    assert_eq!(
+        precheck_with(
+            &policy(CsrfConfig::new()),
+            Method::POST,
+            "/notes?_method=GET",
+            true,
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("x-http-method-override", "GET")
+            ]
+        ),
+        refused(CsrfFailure::CrossSite)
+    );
+}
+
+#[test]
+fn cross_site_same_site_and_none() {
+    assert_eq!(
+        post(&[("sec-fetch-site", "cross-site")]),
+        refused(CsrfFailure::CrossSite)
+    );
+    assert_eq!(
+        post(&[("sec-fetch-site", "same-site")]),
+        refused(CsrfFailure::SameSite)
+    );
+    assert_eq!(
+        post(&[("sec-fetch-site", "none")]),
+        refused(CsrfFailure::UserNavigation)
+    );
+    let lenient = policy(CsrfConfig::new().trust_same_site().allow_user_navigation());
+    assert_eq!(
+        precheck_with(
+            &lenient,
+            Method::POST,
+            "/",
+            true,
+            &[("sec-fetch-site", "same-site")]
+        ),
+        Precheck::NeedToken
+    );
+    assert_eq!(
+        precheck_with(
+            &lenient,
+            Method::POST,
+            "/",
+            true,
+            &[("sec-fetch-site", "none")]
+        ),
+        Precheck::NeedToken
+    );
+    assert_eq!(
+        precheck_with(
+            &lenient,
+            Method::POST,
+            "/",
+            true,
+            &[
+                ("sec-fetch-site", "none"),
+                ("origin", "https://evil.example")
+            ]
+        ),
+        refused(CsrfFailure::CrossOrigin),
+        "none never with a foreign Origin"
+    );
+}
+
+#[test]
+fn malformed_and_duplicate_sec_fetch_site_fail_and_never_fall_back() {
+    for value in ["Cross-Site", "Same-Origin", "same-origin ", "garbage", ""] {
+        assert_eq!(
+            post(&[("sec-fetch-site", value_static(value)), ("origin", PUBLIC)]),
+            refused(CsrfFailure::MalformedFetchMetadata),
+            "{value:?}"
+        );
+    }
+    assert_eq!(
+        post(&[
+            ("sec-fetch-site", "same-origin"),
+            ("sec-fetch-site", "cross-site")
+        ]),
+        refused(CsrfFailure::MalformedFetchMetadata)
+    );
+    assert_eq!(
+        post(&[
+            ("sec-fetch-site", "same-origin"),
+            ("sec-fetch-site", "same-origin")
+        ]),
+        refused(CsrfFailure::MalformedFetchMetadata)
+    );
+}
+
+fn value_static(value: &str) -> &'static str {
+    Box::leak(value.to_owned().into_boxed_str())
+}
+
+#[test]
+fn origin_null_is_refused() {
+    assert_eq!(
+        post(&[("origin", "null")]),
+        refused(CsrfFailure::NullOrigin)
+    );
+    assert_eq!(
+        post(&[("origin", "null"), ("sec-fetch-site", "cross-site")]),
+        refused(CsrfFailure::CrossSite)
+    );
+}
+
+#[test]
+fn origin_fallback_is_exact() {
+    assert_eq!(post(&[("origin", PUBLIC)]), Precheck::NeedToken);
+    assert_eq!(
+        post(&[("origin", "https://APP.example:443")]),
+        Precheck::NeedToken,
+        "normalised"
+    );
+    for (hostile, failure) in [
+        ("http://app.example", CsrfFailure::CrossOrigin),
+        ("https://app.example:8443", CsrfFailure::CrossOrigin),
+        ("https://app.example.evil.net", CsrfFailure::CrossOrigin),
+        ("https://evilapp.example", CsrfFailure::CrossOrigin),
+        ("https://evil@app.example", CsrfFailure::MalformedOrigin),
+        ("https://app.example/", CsrfFailure::MalformedOrigin),
+        ("https://app.example/path", CsrfFailure::MalformedOrigin),
+        ("app.example", CsrfFailure::MalformedOrigin),
+    ] {
+        assert_eq!(post(&[("origin", hostile)]), refused(failure), "{hostile}");
+    }
+    assert_eq!(
+        post(&[("origin", PUBLIC), ("origin", PUBLIC)]),
+        refused(CsrfFailure::MalformedOrigin)
+    );
+}
+
+#[test]
+fn scheme_mismatch_http_origin_on_https_app() {
+    assert_eq!(
+        post(&[("origin", "http://app.example")]),
+        refused(CsrfFailure::CrossOrigin)
+    );
+}
+
+#[test]
+fn trusted_origins_exact_and_wildcard() {
+    let trusting = policy(
+        CsrfConfig::new()
+            .trusted_origin("https://admin.example")
+            .trusted_origin("https://*.partner.example"),
+    );
+    let check = |origin: &'static str| {
+        precheck_with(&trusting, Method::POST, "/", true, &[("origin", origin)])
+    };
+    assert_eq!(check("https://admin.example"), Precheck::NeedToken);
+    assert_eq!(check("https://a.partner.example"), Precheck::NeedToken);
+    assert_eq!(
+        check("https://partner.example"),
+        refused(CsrfFailure::CrossOrigin),
+        "the parent is not a subdomain"
+    );
+    assert_eq!(
+        check("https://evilpartner.example"),
+        refused(CsrfFailure::CrossOrigin)
+    );
+    assert_eq!(
+        check("http://a.partner.example"),
+        refused(CsrfFailure::CrossOrigin),
+        "scheme-aware"
+    );
+}
+
+#[test]
+fn referer_on_https_without_origin() {
+    assert_eq!(
+        post(&[("referer", "https://app.example/form?x=1")]),
+        Precheck::NeedToken
+    );
+    assert_eq!(
+        post(&[("referer", "https://evil.example/x")]),
+        refused(CsrfFailure::RefererMismatch)
+    );
+    assert_eq!(
+        post(&[("referer", "http://app.example/form")]),
+        refused(CsrfFailure::RefererMismatch),
+        "downgraded"
+    );
+    assert_eq!(
+        post(&[("referer", "https://evil@app.example/")]),
+        refused(CsrfFailure::RefererMismatch)
+    );
+    assert_eq!(
+        post(&[("referer", "https://app.example.evil.net/")]),
+        refused(CsrfFailure::RefererMismatch)
+    );
+}
+
+#[test]
+fn suppressed_referer_on_https_needs_the_token_or_fails() {
+    assert_eq!(post(&[]), Precheck::NeedToken, "the token decides");
+    let strict = policy(CsrfConfig::new().require_referer_on_https());
+    assert_eq!(
+        precheck_with(&strict, Method::POST, "/", true, &[]),
+        refused(CsrfFailure::RefererMissing)
+    );
+    let tokenless = policy(CsrfConfig::new().without_token());
+    assert_eq!(
+        precheck_with(&tokenless, Method::POST, "/", true, &[]),
+        refused(CsrfFailure::RefererMissing)
+    );
+}
+
+#[test]
+fn referer_is_never_compared_with_an_attackers_origin() {
+    // Flask-SeaSurf compared Referer with Origin: here Origin itself must be ours.
+    assert_eq!(
+        post(&[
+            ("origin", "https://evil.example"),
+            ("referer", "https://evil.example/x")
+        ]),
+        refused(CsrfFailure::CrossOrigin)
+    );
+}
+
+#[test]
+fn both_headers_missing_over_http_needs_a_token() {
+    let p = policy(CsrfConfig::new());
+    assert_eq!(
+        precheck_with(&p, Method::POST, "/", false, &[]),
+        Precheck::NeedToken
+    );
+    let tokenless = policy(CsrfConfig::new().without_token());
+    assert_eq!(
+        precheck_with(&tokenless, Method::POST, "/", false, &[]),
+        refused(CsrfFailure::NoOriginSignal)
+    );
+}
+
+#[test]
+fn exemptions_do_not_spill() {
+    let p = policy(CsrfConfig::new().exempt("/hook"));
+    let cross = [("sec-fetch-site", "cross-site")];
+    assert_eq!(
+        precheck_with(&p, Method::POST, "/hook", true, &cross),
+        Precheck::Skip
+    );
+    for path in [
+        "/hook/../admin",
+        "/hookX",
+        "//hook",
+        "/HOOK",
+        "/%68ook",
+        "/hook%2F..%2Fadmin",
+        "/hook/",
+        "/./hook",
+    ] {
+        assert_eq!(
+            precheck_with(&p, Method::POST, path, true, &cross),
+            refused(CsrfFailure::CrossSite),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn cross_site_websocket_upgrade_is_refused() {
+    let p = policy(CsrfConfig::new());
+    let upgrade = |headers: &[(&'static str, &'static str)]| {
+        let mut all = vec![("upgrade", "websocket"), ("connection", "upgrade")];
+        all.extend_from_slice(headers);
+        precheck_with(&p, Method::GET, "/ws", true, &all)
+    };
+    assert_eq!(
+        upgrade(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://evil.example")
+        ]),
+        refused(CsrfFailure::CrossSite)
+    );
+    assert_eq!(
+        upgrade(&[("origin", "https://evil.example")]),
+        refused(CsrfFailure::CrossOrigin)
+    );
+    assert_eq!(
+        upgrade(&[("origin", "null")]),
+        refused(CsrfFailure::NullOrigin)
+    );
+    assert_eq!(
+        upgrade(&[("sec-fetch-site", "same-origin"), ("origin", PUBLIC)]),
+        Precheck::Skip
+    );
+    assert_eq!(upgrade(&[("origin", PUBLIC)]), Precheck::Skip);
+}
+
+#[test]
+fn computed_public_origin_when_none_configured() {
+    let p = CsrfConfig::new().build().expect("valid");
+    let mut map = HeaderMap::new();
+    map.insert("origin", HeaderValue::from_static("http://127.0.0.1:8080"));
+    let uri: Uri = "/".parse().expect("uri");
+    let view = RequestView {
+        method: &Method::POST,
+        uri: &uri,
+        headers: &map,
+        connection: ConnectionInfo::default(),
+    };
+    let own = Origin::parse("http://127.0.0.1:8080").expect("origin");
+    assert_eq!(p.precheck(&view, false, Some(&own)), Precheck::NeedToken);
+    let other = Origin::parse("http://127.0.0.1:9090").expect("origin");
+    assert_eq!(
+        p.precheck(&view, false, Some(&other)),
+        refused(CsrfFailure::CrossOrigin),
+        "port-aware"
+    );
+}
+
+#[test]
+fn tokens_from_headers_with_aliases_and_duplicates() {
+    let mut map = HeaderMap::new();
+    assert_eq!(token_from_headers(&map), Ok(None));
+    map.insert("x-csrftoken", HeaderValue::from_static("abc"));
+    assert_eq!(token_from_headers(&map), Ok(Some("abc")));
+    map.insert("x-xsrf-token", HeaderValue::from_static("abc"));
+    assert_eq!(token_from_headers(&map), Ok(Some("abc")));
+    map.insert("x-csrf-token", HeaderValue::from_static("def"));
+    assert_eq!(token_from_headers(&map), Err(CsrfFailure::DuplicateToken));
+    let mut empty = HeaderMap::new();
+    empty.insert("x-csrf-token", HeaderValue::from_static(""));
+    assert_eq!(
+        token_from_headers(&empty),
+        Ok(None),
+        "an empty header is no token (and no fall-through to a cookie)"
+    );
+}
+
+#[test]
+fn verify_binds_tokens() {
+    let p = policy(CsrfConfig::new());
+    let session = [3u8; 32];
+    let token = p.render(Binding::Session(&session), None, 0);
+    assert_eq!(
+        p.verify(Some(&token), Some(Binding::Session(&session)), None),
+        Ok(())
+    );
+    assert_eq!(
+        p.verify(Some(&token), Some(Binding::Session(&[4u8; 32])), None),
+        Err(CsrfFailure::TokenInvalid)
+    );
+    assert_eq!(
+        p.verify(None, Some(Binding::Session(&session)), None),
+        Err(CsrfFailure::TokenMissing)
+    );
+    assert_eq!(
+        p.verify(Some(&token), None, None),
+        Err(CsrfFailure::NoBinding)
+    );
+}

@@ -1,0 +1,286 @@
+//! Tier 2: tokens bound to the session (or a secret cookie), masked per render.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore as _;
+use subtle::ConstantTimeEq;
+
+use crate::keys::SecretKey;
+use crate::mac::hmac_sha256;
+
+const TOKEN_BYTES: usize = 32;
+/// A one-time token: 16-byte nonce, 8-byte issue time, 32-byte MAC.
+const ONCE_BYTES: usize = 16 + 8 + 32;
+
+/// What a token is bound to: a token made for one binding never verifies for another
+/// (cookie tossing and token fixation defeated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding<'a> {
+    /// The session (its store key): rotates with `regenerate()` and dies with `destroy()`.
+    Session(&'a [u8; 32]),
+    /// The random secret of the `__Host-` CSRF cookie (no session).
+    Cookie(&'a [u8; 32]),
+}
+
+impl Binding<'_> {
+    fn label_and_bytes(&self) -> (&'static [u8], &[u8; 32]) {
+        match self {
+            Self::Session(bytes) => (b"session", bytes),
+            Self::Cookie(bytes) => (b"cookie", bytes),
+        }
+    }
+}
+
+/// The CSRF token key: derived from the app key for this purpose only.
+#[derive(Debug, Clone)]
+pub struct TokenKey {
+    key: SecretKey,
+}
+
+impl TokenKey {
+    /// Derives the token key from the application key (purpose `csrf-token`).
+    pub fn new(app_key: &SecretKey) -> Self {
+        Self {
+            key: app_key.derive("csrf-token"),
+        }
+    }
+
+    /// The unmasked token of a binding (and, optionally, a user): an HMAC, never a bare random
+    /// value compared with a cookie.
+    fn token(&self, binding: Binding<'_>, user: Option<&str>) -> [u8; TOKEN_BYTES] {
+        let (label, bytes) = binding.label_and_bytes();
+        let user = user.unwrap_or_default().as_bytes();
+        hmac_sha256(
+            self.key.expose(),
+            &[b"bound/", label, b"/", bytes, b"/", user],
+        )
+    }
+
+    /// A masked token for one render: a fresh random pad, then pad XOR token, base64url. Two
+    /// renders differ (so compressed responses do not leak it: BREACH) and both verify.
+    pub fn render(&self, binding: Binding<'_>, user: Option<&str>) -> String {
+        mask(&self.token(binding, user))
+    }
+
+    /// Whether `masked` is a token of this binding. Lengths are checked first, then the bytes are
+    /// compared in constant time.
+    pub fn verify(&self, masked: &str, binding: Binding<'_>, user: Option<&str>) -> bool {
+        let Some(unmasked) = unmask(masked) else {
+            return false;
+        };
+        unmasked.len() == TOKEN_BYTES && bool::from(unmasked.ct_eq(&self.token(binding, user)))
+    }
+
+    /// A one-time token that expires (flask-xsrf's per-request tokens), masked.
+    pub fn render_once(&self, binding: Binding<'_>, now: u64) -> String {
+        let mut nonce = [0u8; 16];
+        rand::rng().fill_bytes(&mut nonce);
+        let mut token = Vec::with_capacity(ONCE_BYTES);
+        token.extend_from_slice(&nonce);
+        token.extend_from_slice(&now.to_be_bytes());
+        token.extend_from_slice(&self.once_mac(binding, &nonce, now));
+        mask(&token)
+    }
+
+    /// Checks a one-time token: binding, MAC and age. Returns its nonce, which the caller must
+    /// record as used (and refuse if it already was).
+    pub fn verify_once(
+        &self,
+        masked: &str,
+        binding: Binding<'_>,
+        now: u64,
+        max_age: u64,
+    ) -> Option<[u8; 16]> {
+        let token = unmask(masked)?;
+        if token.len() != ONCE_BYTES {
+            return None;
+        }
+        let nonce: [u8; 16] = token[..16].try_into().ok()?;
+        let issued = u64::from_be_bytes(token[16..24].try_into().ok()?);
+        let mac_ok = bool::from(token[24..].ct_eq(&self.once_mac(binding, &nonce, issued)));
+        let fresh = issued <= now && now - issued <= max_age;
+        (mac_ok && fresh).then_some(nonce)
+    }
+
+    fn once_mac(&self, binding: Binding<'_>, nonce: &[u8; 16], issued: u64) -> [u8; 32] {
+        let (label, bytes) = binding.label_and_bytes();
+        hmac_sha256(
+            self.key.expose(),
+            &[
+                b"once/",
+                label,
+                b"/",
+                bytes,
+                b"/",
+                nonce,
+                &issued.to_be_bytes(),
+            ],
+        )
+    }
+}
+
+fn mask(token: &[u8]) -> String {
+    let mut pad = vec![0u8; token.len()];
+    rand::rng().fill_bytes(&mut pad);
+    let mut out = pad.clone();
+    out.extend(pad.iter().zip(token).map(|(p, t)| p ^ t));
+    URL_SAFE_NO_PAD.encode(out)
+}
+
+fn unmask(masked: &str) -> Option<Vec<u8>> {
+    // At most a one-time token's length: refuse anything longer before decoding it.
+    if masked.len() > 2 * ONCE_BYTES * 4 / 3 + 4 {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(masked).ok()?;
+    if bytes.is_empty() || bytes.len() % 2 != 0 {
+        return None;
+    }
+    let (pad, masked) = bytes.split_at(bytes.len() / 2);
+    Some(pad.iter().zip(masked).map(|(p, m)| p ^ m).collect())
+}
+
+/// The random secret kept in the `__Host-` CSRF cookie when there is no session.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CookieSecret([u8; 32]);
+
+impl CookieSecret {
+    /// A fresh secret.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Self(bytes)
+    }
+
+    /// The secret in a cookie, if it has the exact shape Mitten makes.
+    pub fn parse(text: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        Some(Self(bytes.try_into().ok()?))
+    }
+
+    /// The cookie value.
+    pub fn to_cookie_value(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+
+    /// The binding it gives tokens.
+    pub fn binding(&self) -> Binding<'_> {
+        Binding::Cookie(&self.0)
+    }
+}
+
+impl std::fmt::Debug for CookieSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CookieSecret(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> TokenKey {
+        TokenKey::new(&SecretKey::generate())
+    }
+
+    #[test]
+    fn breach_two_renders_differ_and_both_verify() {
+        let key = key();
+        let secret = CookieSecret::generate();
+        let a = key.render(secret.binding(), None);
+        let b = key.render(secret.binding(), None);
+        assert_ne!(a, b);
+        assert!(key.verify(&a, secret.binding(), None));
+        assert!(key.verify(&b, secret.binding(), None));
+    }
+
+    #[test]
+    fn cookie_tossing_a_token_for_one_binding_fails_for_another() {
+        let key = key();
+        let (mine, theirs) = (CookieSecret::generate(), CookieSecret::generate());
+        let token = key.render(theirs.binding(), None);
+        assert!(!key.verify(&token, mine.binding(), None));
+        let session = [7u8; 32];
+        assert!(!key.verify(&token, Binding::Session(&session), None));
+        assert!(
+            !key.verify(
+                &key.render(Binding::Cookie(&session), None),
+                Binding::Session(&session),
+                None
+            ),
+            "labels separate bindings"
+        );
+    }
+
+    #[test]
+    fn user_bound_tokens() {
+        let key = key();
+        let session = [1u8; 32];
+        let token = key.render(Binding::Session(&session), Some("alice"));
+        assert!(key.verify(&token, Binding::Session(&session), Some("alice")));
+        assert!(!key.verify(&token, Binding::Session(&session), Some("bob")));
+        assert!(!key.verify(&token, Binding::Session(&session), None));
+    }
+
+    #[test]
+    fn malformed_tokens_fail() {
+        let key = key();
+        let secret = CookieSecret::generate();
+        let good = key.render(secret.binding(), None);
+        for bad in [
+            "",
+            "x",
+            &good[..good.len() - 1],
+            &format!("{good}A"),
+            &"A".repeat(4000),
+            &good.replace('A', "+"),
+        ] {
+            assert!(!key.verify(bad, secret.binding(), None), "{bad:?}");
+        }
+        let other_key = TokenKey::new(&SecretKey::generate());
+        assert!(
+            !other_key.verify(&good, secret.binding(), None),
+            "another app key"
+        );
+    }
+
+    #[test]
+    fn one_time_tokens_expire_and_carry_a_nonce() {
+        let key = key();
+        let secret = CookieSecret::generate();
+        let token = key.render_once(secret.binding(), 1000);
+        assert!(
+            key.verify_once(&token, secret.binding(), 1000 + 3600, 3600)
+                .is_some()
+        );
+        assert!(
+            key.verify_once(&token, secret.binding(), 1000 + 3601, 3600)
+                .is_none(),
+            "expired"
+        );
+        assert!(
+            key.verify_once(&token, secret.binding(), 999, 3600)
+                .is_none(),
+            "from the future"
+        );
+        assert!(
+            key.verify_once(&token, CookieSecret::generate().binding(), 1000, 3600)
+                .is_none()
+        );
+        assert!(
+            !key.verify(&token, secret.binding(), None),
+            "not a plain token"
+        );
+    }
+
+    #[test]
+    fn cookie_secret_round_trips_and_redacts() {
+        let secret = CookieSecret::generate();
+        assert_eq!(
+            CookieSecret::parse(&secret.to_cookie_value()),
+            Some(secret.clone())
+        );
+        assert!(CookieSecret::parse("short").is_none());
+        assert_eq!(format!("{secret:?}"), "CookieSecret(<redacted>)");
+    }
+}
