@@ -11,6 +11,7 @@ use mitten::files::UploadPolicy;
 use mitten::{JsonGuard, JsonGuardLayer};
 
 use crate::auth;
+use crate::endpoints;
 use crate::notes::{self, Notes};
 use crate::uploads;
 
@@ -67,8 +68,16 @@ pub(crate) fn routes(state: AppState) -> Router {
         .route("/notes", post(notes::add_note))
         .route(
             "/api/notes",
-            get(notes::list_notes).layer(JsonGuardLayer::new(JsonGuard::new())),
+            get(notes::list_notes)
+                .layer(JsonGuardLayer::new(JsonGuard::new()))
+                .post(notes::create_note),
         )
+        .route("/hooks/echo", post(endpoints::echo_hook))
+        .route(
+            "/csp-report",
+            post(endpoints::csp_report).layer(DefaultBodyLimit::max(endpoints::MAX_REPORT_BYTES)),
+        )
+        .route("/ws", get(endpoints::websocket))
         .route(
             "/upload",
             post(uploads::upload).layer(DefaultBodyLimit::max(

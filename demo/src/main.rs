@@ -3,6 +3,7 @@
 
 mod app;
 mod auth;
+mod endpoints;
 mod notes;
 mod options;
 mod server;
@@ -11,6 +12,7 @@ mod uploads;
 
 use std::process::ExitCode;
 
+use mitten::csrf::CsrfConfig;
 use mitten::https::HttpsRedirect;
 use mitten::session::{MemoryStore, SessionConfig, Sessions};
 use mitten::{Config, Mitten};
@@ -91,7 +93,19 @@ async fn run(options: Options) -> Result<(), Error> {
         }
         None => Sessions::new(MemoryStore::new(100_000), SessionConfig::new())?,
     };
-    let mitten = Mitten::new(Config::strict())?.with_sessions(sessions);
+    let mut csrf = CsrfConfig::new()
+        .exempt("/hooks/echo")
+        .exempt("/csp-report")
+        .token_in_json()
+        .body_limit_for("/upload", uploads::MAX_UPLOAD_BYTES as usize + 64 * 1024);
+    // Without --public-origin, origins are compared with the request's own (scheme and Host),
+    // so the demo works as http://127.0.0.1:8080 and as http://localhost:8080.
+    if let Some(origin) = &options.public_origin {
+        csrf = csrf.public_origin(origin);
+    }
+    let mitten = Mitten::new(Config::strict())?
+        .with_sessions(sessions)
+        .with_csrf(csrf)?;
     let app = app::routes(app::AppState::new(data_dir.clone()))
         .layer(CatchPanicLayer::new())
         .layer(mitten.layer());

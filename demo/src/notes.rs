@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use mitten::{Nonce, Session};
+use mitten::{CsrfToken, Nonce, Session};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
@@ -32,7 +32,9 @@ pub(crate) async fn index(
     State(state): State<AppState>,
     Nonce(nonce): Nonce,
     session: Session,
+    token: CsrfToken,
 ) -> Html<String> {
+    let (meta, field) = (token.meta_tag(), token.hidden_input());
     let user = session.get::<String>("user");
     let greeting = match &user {
         Some(user) => format!(
@@ -63,6 +65,7 @@ pub(crate) async fn index(
   <head>
     <meta charset="utf-8">
     <title>Mitten demo: notes</title>
+    {meta}
     <style nonce="{nonce}">
       body {{ font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; }}
       .empty {{ color: #777; }}
@@ -72,19 +75,23 @@ pub(crate) async fn index(
     <h1>Notes</h1>
     <p>{greeting}</p>
     <form method="post" action="/login">
+      {field}
       <label>Username <input name="username" required maxlength="64"></label>
       <button type="submit">Sign in</button>
     </form>
     <form method="post" action="/logout">
+      {field}
       <button type="submit">Sign out</button>
     </form>
     <ul id="notes">
 {items}    </ul>
     <form method="post" action="/notes">
+      {field}
       <label>Note <input name="text" required maxlength="{MAX_NOTE_CHARS}"></label>
       <button type="submit">Add</button>
     </form>
     <form method="post" action="/upload" enctype="multipart/form-data">
+      {field}
       <label>File <input type="file" name="file" required></label>
       <button type="submit">Upload</button>
     </form>
@@ -114,8 +121,32 @@ pub(crate) async fn add_note(
         )
             .into_response();
     }
-    state.add(text.to_owned(), session.get::<String>("user"));
+    let _ = state.add(text.to_owned(), session.get::<String>("user"));
     Redirect::to("/").into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct NewNote {
+    text: String,
+}
+
+/// `POST /api/notes`: JSON `{"text": …}` with the token in `X-CSRF-Token`; anything but
+/// `application/json` is a 415 (axum's `Json`), so a `text/plain` form cannot smuggle JSON.
+pub(crate) async fn create_note(
+    State(state): State<AppState>,
+    session: Session,
+    Json(note): Json<NewNote>,
+) -> Response {
+    let text = note.text.trim();
+    if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("A note is 1 to {MAX_NOTE_CHARS} characters."),
+        )
+            .into_response();
+    }
+    let stored = state.add(text.to_owned(), session.get::<String>("user"));
+    (StatusCode::CREATED, Json(stored)).into_response()
 }
 
 pub(crate) async fn list_notes(State(state): State<AppState>) -> Json<Vec<Note>> {
@@ -134,17 +165,19 @@ impl AppState {
         }
     }
 
-    pub(crate) fn add(&self, text: String, author: Option<String>) {
+    pub(crate) fn add(&self, text: String, author: Option<String>) -> Note {
         let mut notes = match self.notes().write() {
             Ok(notes) => notes,
             Err(poisoned) => poisoned.into_inner(),
         };
         notes.next_id += 1;
         let id = notes.next_id;
-        notes.list.push(Note { id, text, author });
+        let note = Note { id, text, author };
+        notes.list.push(note.clone());
         if notes.list.len() > MAX_NOTES {
             notes.list.remove(0);
         }
+        note
     }
 }
 

@@ -98,6 +98,89 @@ impl Drop for Demo {
     }
 }
 
+/// A client that behaves like this site's own pages in a browser: it keeps cookies, reads the
+/// CSRF token from the page's `<meta name="csrf-token">`, and sends `Sec-Fetch-Site: same-origin`.
+struct Browser {
+    client: reqwest::Client,
+    url: String,
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn new(url: &str) -> Self {
+        Self {
+            client: plain_client(),
+            url: url.to_owned(),
+            cookies: Default::default(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn remember(&mut self, response: &reqwest::Response) {
+        for set in response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            let pair = set.split(';').next().unwrap_or_default();
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if set.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> reqwest::Response {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .header("cookie", self.cookie_header())
+            .header("sec-fetch-site", "same-origin")
+            .send()
+            .await
+            .expect("GET");
+        self.remember(&response);
+        response
+    }
+
+    /// GETs `/` and returns the CSRF token its meta tag carries.
+    async fn token(&mut self) -> String {
+        let page = self.get("/").await.text().await.expect("page");
+        let start = page
+            .find(r#"<meta name="csrf-token" content=""#)
+            .expect("meta tag")
+            + 33;
+        page[start..].split('"').next().expect("token").to_owned()
+    }
+
+    /// A same-origin form POST with `fields` (the token included by the caller, or not).
+    async fn post_form(&mut self, path: &str, body: &str) -> reqwest::Response {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .header("cookie", self.cookie_header())
+            .header("sec-fetch-site", "same-origin")
+            .header("origin", self.url.clone())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("POST");
+        self.remember(&response);
+        response
+    }
+}
+
 fn plain_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -195,13 +278,14 @@ async fn notes_are_stored_escaped_and_listed_as_json() {
     let demo = Demo::start(&["--addr", "127.0.0.1:0"]);
     let url = demo.url();
     let client = plain_client();
-    let posted = client
-        .post(format!("{url}/notes"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("text=%3Cimg+src%3Dx+onerror%3Dalert(1)%3E")
-        .send()
-        .await
-        .expect("POST /notes");
+    let mut browser = Browser::new(&url);
+    let token = browser.token().await;
+    let posted = browser
+        .post_form(
+            "/notes",
+            &format!("_csrf_token={token}&text=%3Cimg+src%3Dx+onerror%3Dalert(1)%3E"),
+        )
+        .await;
     assert_eq!(posted.status().as_u16(), 303);
     assert_eq!(posted.headers()["location"], "/");
     assert_headers(&posted, "the 303");
@@ -361,10 +445,18 @@ async fn json_is_served_to_scripts_only() {
     assert_eq!(xhr.headers()["cross-origin-resource-policy"], "same-origin");
 }
 
-fn multipart(filename: &str, content_type: &str, content: &[u8]) -> (String, Vec<u8>) {
+fn multipart_with_token(
+    token: Option<&str>,
+    filename: &str,
+    content_type: &str,
+    content: &[u8],
+) -> (String, Vec<u8>) {
     let boundary = "mittenboundary7MA4YWxkTrZu0gW";
+    let field = token
+        .map(|t| format!("--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf_token\"\r\n\r\n{t}\r\n"))
+        .unwrap_or_default();
     let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+        "{field}--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
     )
     .into_bytes();
     body.extend_from_slice(content);
@@ -377,6 +469,8 @@ async fn uploads_are_downloaded_never_rendered() {
     let demo = Demo::start(&["--addr", "127.0.0.1:0"]);
     let url = demo.url();
     let client = plain_client();
+    let mut browser = Browser::new(&url);
+    let token = browser.token().await;
     for (filename, content_type, content) in [
         (
             "page.html",
@@ -390,9 +484,12 @@ async fn uploads_are_downloaded_never_rendered() {
         ),
         ("notes.txt", "text/plain", &b"plain text"[..]),
     ] {
-        let (content_type_header, body) = multipart(filename, content_type, content);
+        let (content_type_header, body) =
+            multipart_with_token(Some(&token), filename, content_type, content);
         let response = client
             .post(format!("{url}/upload"))
+            .header("cookie", browser.cookie_header())
+            .header("sec-fetch-site", "same-origin")
             .header("content-type", content_type_header)
             .body(body)
             .send()
@@ -472,17 +569,6 @@ async fn traversal_through_files_is_404() {
         let status = raw_status(&url, path).await;
         assert!(status == 404 || status == 400, "{path} gave {status}");
     }
-}
-
-/// The `name=value` of the session cookie in a `Set-Cookie`, if the response set it.
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("__Host-mitten-session="))
-        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
 }
 
 #[tokio::test]
@@ -566,12 +652,11 @@ async fn login_flow(extra_args: &[&str]) {
     args.extend_from_slice(extra_args);
     let demo = Demo::start(&args);
     let url = demo.url();
-    let client = plain_client();
-    let whoami = |cookie: Option<String>| {
-        let mut request = client.get(format!("{url}/whoami"));
-        if let Some(cookie) = cookie {
-            request = request.header("cookie", cookie);
-        }
+    const SESSION: &str = "__Host-mitten-session";
+    let whoami = |cookie: String| {
+        let request = plain_client()
+            .get(format!("{url}/whoami"))
+            .header("cookie", cookie);
         async move {
             let body = request
                 .send()
@@ -583,60 +668,68 @@ async fn login_flow(extra_args: &[&str]) {
             serde_json::from_str::<serde_json::Value>(&body).expect("json")["user"].clone()
         }
     };
-    // Before login: a note makes no session, a read sets no cookie.
-    let anonymous = client.get(format!("{url}/")).send().await.expect("GET /");
-    assert_eq!(
-        session_cookie(&anonymous),
-        None,
-        "no cookie for an untouched session"
+
+    // An anonymous page view stores nothing and sets no session cookie.
+    let mut anonymous = Browser::new(&url);
+    let _ = anonymous.token().await;
+    assert!(
+        !anonymous.cookies.contains_key(SESSION),
+        "no session for an untouched visitor"
     );
 
-    // The attacker plants a session ID of their own (a real one, from their own visit).
-    let attacker = client
-        .post(format!("{url}/login"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=mallory")
-        .send()
-        .await
-        .expect("login");
-    let planted = session_cookie(&attacker).expect("a session cookie");
-    let set_cookie = attacker.headers()["set-cookie"]
-        .to_str()
-        .expect("ascii")
+    // The attacker gets a real session of their own...
+    let mut attacker = Browser::new(&url);
+    let token = attacker.token().await;
+    let login = attacker
+        .post_form("/login", &format!("_csrf_token={token}&username=mallory"))
+        .await;
+    assert_eq!(login.status().as_u16(), 303);
+    let set_cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(SESSION))
+        .expect("session cookie")
         .to_owned();
     assert!(
         set_cookie.ends_with("; Path=/; Secure; HttpOnly; SameSite=Lax"),
         "{set_cookie}"
     );
+    let planted = attacker.cookies[SESSION].clone();
 
-    // The victim logs in carrying it: a new ID.
-    let login = client
-        .post(format!("{url}/login"))
-        .header("cookie", &planted)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("username=alice")
-        .send()
-        .await
-        .expect("login");
+    // ...and plants it in the victim's browser, who then logs in.
+    let mut victim = Browser::new(&url);
+    victim.cookies.insert(SESSION.into(), planted.clone());
+    let before_login = victim.token().await;
+    let login = victim
+        .post_form(
+            "/login",
+            &format!("_csrf_token={before_login}&username=alice"),
+        )
+        .await;
     assert_eq!(login.status().as_u16(), 303);
-    let alice = session_cookie(&login).expect("login sets a new cookie");
-    assert_ne!(alice, planted);
-    assert_eq!(whoami(Some(alice.clone())).await, "alice");
+    let alice = victim.cookies[SESSION].clone();
+    assert_ne!(alice, planted, "login regenerates the session ID");
+    assert_eq!(whoami(format!("{SESSION}={alice}")).await, "alice");
     assert!(
-        whoami(Some(planted.clone())).await.is_null(),
+        whoami(format!("{SESSION}={planted}")).await.is_null(),
         "the planted ID is not logged in as alice"
     );
 
-    // A note carries its author.
-    client
-        .post(format!("{url}/notes"))
-        .header("cookie", &alice)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("text=hello")
-        .send()
-        .await
-        .expect("note");
-    let notes = client
+    // Token fixation: the token rendered before login is dead after it.
+    let stale = victim
+        .post_form("/notes", &format!("_csrf_token={before_login}&text=stale"))
+        .await;
+    assert_eq!(stale.status().as_u16(), 403);
+
+    // A fresh token works, and the note carries its author.
+    let token = victim.token().await;
+    let note = victim
+        .post_form("/notes", &format!("_csrf_token={token}&text=hello"))
+        .await;
+    assert_eq!(note.status().as_u16(), 303);
+    let notes = plain_client()
         .get(format!("{url}/api/notes"))
         .header("accept", "application/json")
         .send()
@@ -646,29 +739,411 @@ async fn login_flow(extra_args: &[&str]) {
         .await
         .expect("body");
     assert!(notes.contains("\"author\":\"alice\""), "{notes}");
+    assert!(!notes.contains("stale"), "the refused note was not stored");
 
-    // Logout: cookie cleared, and the old cookie replayed is worth nothing.
-    let logout = client
-        .post(format!("{url}/logout"))
-        .header("cookie", &alice)
-        .send()
-        .await
-        .expect("logout");
-    let cleared = logout.headers()["set-cookie"]
-        .to_str()
-        .expect("ascii")
+    // Logout: the cookie is cleared, and the old cookie replayed is worth nothing.
+    let logout = victim
+        .post_form("/logout", &format!("_csrf_token={token}"))
+        .await;
+    assert_eq!(logout.status().as_u16(), 303);
+    let cleared = logout
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(SESSION))
+        .expect("cleared")
         .to_owned();
     assert!(
         cleared.starts_with("__Host-mitten-session=; Path=/; Max-Age=0"),
         "{cleared}"
     );
     assert!(
-        whoami(Some(alice)).await.is_null(),
+        whoami(format!("{SESSION}={alice}")).await.is_null(),
         "a destroyed session is not replayable"
     );
-    assert!(
-        whoami(Some("__Host-mitten-session=forged".into()))
+    assert!(whoami(format!("{SESSION}=forged")).await.is_null());
+}
+
+/// End-to-end CSRF attacks against the demo: each is refused, carries the security headers,
+/// and stores nothing; the legitimate requests pass.
+#[tokio::test]
+async fn csrf_attacks_are_refused_and_store_nothing() {
+    let demo = Demo::start(&["--addr", "127.0.0.1:0"]);
+    let url = demo.url();
+    let mut browser = Browser::new(&url);
+    let token = browser.token().await;
+    let client = plain_client();
+    let count = || {
+        let request = client
+            .get(format!("{url}/api/notes"))
+            .header("accept", "application/json")
+            .send();
+        async move {
+            let body = request.await.expect("notes").text().await.expect("body");
+            serde_json::from_str::<serde_json::Value>(&body)
+                .expect("json")
+                .as_array()
+                .map_or(0, Vec::len)
+        }
+    };
+    let post = |headers: Vec<(&'static str, String)>, body: String| {
+        let mut request = client
+            .post(format!("{url}/notes"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    let cookies = browser.cookie_header();
+    let form = |t: &str| format!("_csrf_token={t}&text=attack");
+
+    // (name, headers, form body)
+    type Attack = (&'static str, Vec<(&'static str, String)>, String);
+    let attacks: Vec<Attack> = vec![
+        (
+            "cross-site form",
+            vec![
+                ("cookie", cookies.clone()),
+                ("sec-fetch-site", "cross-site".into()),
+                ("origin", "http://localhost:1".into()),
+            ],
+            form(&token),
+        ),
+        (
+            "same-site sibling",
+            vec![
+                ("cookie", cookies.clone()),
+                ("sec-fetch-site", "same-site".into()),
+            ],
+            form(&token),
+        ),
+        (
+            "user navigation",
+            vec![
+                ("cookie", cookies.clone()),
+                ("sec-fetch-site", "none".into()),
+            ],
+            form(&token),
+        ),
+        (
+            "Origin: null",
+            vec![("cookie", cookies.clone()), ("origin", "null".into())],
+            form(&token),
+        ),
+        (
+            "foreign Origin",
+            vec![
+                ("cookie", cookies.clone()),
+                ("origin", "http://evil.example".into()),
+            ],
+            form(&token),
+        ),
+        (
+            "malformed Sec-Fetch-Site",
+            vec![
+                ("cookie", cookies.clone()),
+                ("sec-fetch-site", "Same-Origin".into()),
+            ],
+            form(&token),
+        ),
+        (
+            "no token",
+            vec![
+                ("cookie", cookies.clone()),
+                ("sec-fetch-site", "same-origin".into()),
+            ],
+            "text=attack".into(),
+        ),
+        (
+            "token only in the query string",
+            vec![
+                ("cookie", cookies.clone()),
+                ("sec-fetch-site", "same-origin".into()),
+            ],
+            "text=attack".into(),
+        ),
+        (
+            "cookie tossing: a token of another browser",
+            vec![
+                ("cookie", cookies.clone()),
+                ("sec-fetch-site", "same-origin".into()),
+            ],
+            form(&Browser::new(&url).token().await),
+        ),
+        (
+            "duplicate token fields",
+            vec![
+                ("cookie", cookies.clone()),
+                ("sec-fetch-site", "same-origin".into()),
+            ],
+            format!("_csrf_token={token}&_csrf_token=x&text=attack"),
+        ),
+        (
+            "no cookie: token of nothing",
+            vec![("sec-fetch-site", "same-origin".into())],
+            form(&token),
+        ),
+    ];
+    for (name, headers, body) in attacks {
+        let path_query = name == "token only in the query string";
+        let response = if path_query {
+            client
+                .post(format!("{url}/notes?_csrf_token={token}"))
+                .header("cookie", cookies.clone())
+                .header("sec-fetch-site", "same-origin")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+        } else {
+            post(headers, body).await
+        }
+        .expect("response");
+        assert_eq!(response.status().as_u16(), 403, "{name}");
+        assert_headers(&response, name);
+        assert!(
+            response
+                .headers()
+                .get_all("vary")
+                .iter()
+                .any(|v| v.to_str().is_ok_and(|v| v.contains("Sec-Fetch-Site"))),
+            "{name}: Vary"
+        );
+    }
+    assert_eq!(count().await, 0, "no attack stored a note");
+
+    // Oversized form body: 413, never passed on unchecked.
+    let huge = format!("text={}&_csrf_token={token}", "a".repeat(2 << 20));
+    let response = post(
+        vec![
+            ("cookie", cookies.clone()),
+            ("sec-fetch-site", "same-origin".into()),
+        ],
+        huge,
+    )
+    .await
+    .expect("response");
+    assert_eq!(response.status().as_u16(), 413);
+    assert_headers(&response, "a 413");
+
+    // BREACH: two renders differ and both work.
+    let second = browser.token().await;
+    assert_ne!(second, token);
+    for t in [&token, &second] {
+        let response = browser
+            .post_form("/notes", &format!("_csrf_token={t}&text=legit"))
+            .await;
+        assert_eq!(response.status().as_u16(), 303);
+    }
+
+    // fetch() with the meta token in a header, JSON body.
+    let created = client
+        .post(format!("{url}/api/notes"))
+        .header("cookie", browser.cookie_header())
+        .header("sec-fetch-site", "same-origin")
+        .header("x-csrf-token", &token)
+        .header("content-type", "application/json")
+        .body(r#"{"text":"from fetch"}"#)
+        .send()
+        .await
+        .expect("fetch");
+    assert_eq!(created.status().as_u16(), 201);
+    // text/plain cannot smuggle JSON: 415 even with a valid token.
+    let smuggled = client
+        .post(format!("{url}/api/notes"))
+        .header("cookie", browser.cookie_header())
+        .header("sec-fetch-site", "same-origin")
+        .header("x-csrf-token", &token)
+        .header("content-type", "text/plain")
+        .body(r#"{"text":"smuggled"}"#)
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(smuggled.status().as_u16(), 415);
+    // The JSON token field works when enabled (the demo enables it).
+    let json_token = client
+        .post(format!("{url}/api/notes"))
+        .header("cookie", browser.cookie_header())
+        .header("sec-fetch-site", "same-origin")
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"text":"json token","_csrf_token":"{token}"}}"#
+        ))
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(json_token.status().as_u16(), 201);
+    assert_eq!(count().await, 4);
+
+    // The webhook is exempt, on its exact path only.
+    let hook = client
+        .post(format!("{url}/hooks/echo"))
+        .header("sec-fetch-site", "cross-site")
+        .body("12345")
+        .send()
+        .await
+        .expect("hook");
+    assert_eq!(hook.status().as_u16(), 200);
+    assert_eq!(hook.text().await.expect("body"), r#"{"bytes":5}"#);
+    for path in [
+        "/hooks/echoX",
+        "/hooks/echo/",
+        "/hooks/%65cho",
+        "//hooks/echo",
+    ] {
+        let response = client
+            .post(format!("{url}{path}"))
+            .header("sec-fetch-site", "cross-site")
+            .body("x")
+            .send()
             .await
-            .is_null()
+            .expect("response");
+        assert_eq!(response.status().as_u16(), 403, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn csp_reports_are_accepted_cross_site_and_size_limited() {
+    let demo = Demo::start(&["--addr", "127.0.0.1:0"]);
+    let url = demo.url();
+    let client = plain_client();
+    let report = r#"{"csp-report":{"document-uri":"http://x/","violated-directive":"script-src-elem","blocked-uri":"inline"}}"#;
+    let response = client
+        .post(format!("{url}/csp-report"))
+        .header("content-type", "application/csp-report")
+        .body(report)
+        .send()
+        .await
+        .expect("report");
+    assert_eq!(response.status().as_u16(), 204);
+    let big = client
+        .post(format!("{url}/csp-report"))
+        .header("content-type", "application/csp-report")
+        .body("x".repeat(100_000))
+        .send()
+        .await
+        .expect("report");
+    assert_eq!(big.status().as_u16(), 413);
+    let wrong = client
+        .post(format!("{url}/csp-report"))
+        .header("content-type", "text/plain")
+        .body(report)
+        .send()
+        .await
+        .expect("report");
+    assert_eq!(wrong.status().as_u16(), 415);
+}
+
+/// Sends a WebSocket handshake with `headers` and returns the status line's code.
+async fn websocket_status(url: &str, headers: &[(&str, &str)]) -> u16 {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
     );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut buffer = vec![0u8; 1024];
+    let n = stream.read(&mut buffer).await.expect("read");
+    let text = String::from_utf8_lossy(&buffer[..n]);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn cross_site_websocket_hijacking_is_refused() {
+    let demo = Demo::start(&["--addr", "127.0.0.1:0"]);
+    let url = demo.url();
+    assert_eq!(
+        websocket_status(&url, &[("Origin", &url), ("Sec-Fetch-Site", "same-origin")]).await,
+        101
+    );
+    assert_eq!(
+        websocket_status(
+            &url,
+            &[
+                ("Origin", "http://localhost:9"),
+                ("Sec-Fetch-Site", "cross-site")
+            ]
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        websocket_status(&url, &[("Origin", "http://evil.example")]).await,
+        403
+    );
+}
+
+#[tokio::test]
+async fn referer_check_runs_behind_tls() {
+    let demo = Demo::start(&["--addr", "127.0.0.1:0", "--tls"]);
+    let url = demo.url();
+    let client = tls_client(&demo);
+    let page = client.get(format!("{url}/")).send().await.expect("page");
+    let csrf_cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-mitten-csrf="))
+        .expect("csrf cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let body = page.text().await.expect("body");
+    let start = body
+        .find(r#"<meta name="csrf-token" content=""#)
+        .expect("meta")
+        + 33;
+    let token = body[start..].split('"').next().expect("token").to_owned();
+    let post = |referer: Option<String>| {
+        let mut request = client
+            .post(format!("{url}/notes"))
+            .header("cookie", csrf_cookie.clone())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("_csrf_token={token}&text=tls"));
+        if let Some(referer) = referer {
+            request = request.header("referer", referer);
+        }
+        request.send()
+    };
+    // No Origin, no Fetch Metadata: the strict Referer check decides.
+    assert_eq!(
+        post(Some("https://evil.example/x".into()))
+            .await
+            .expect("response")
+            .status()
+            .as_u16(),
+        403
+    );
+    assert_eq!(
+        post(Some(format!("{}/form", url.replace("https", "http"))))
+            .await
+            .expect("response")
+            .status()
+            .as_u16(),
+        403,
+        "downgraded Referer"
+    );
+    assert_eq!(
+        post(Some(format!("{url}/")))
+            .await
+            .expect("response")
+            .status()
+            .as_u16(),
+        303
+    );
+    // Suppressed Referer: the valid token decides (configurable).
+    assert_eq!(post(None).await.expect("response").status().as_u16(), 303);
 }

@@ -153,6 +153,26 @@ impl Policy {
         request_scheme(view, &self.trusted_proxies, self.always_tls)
     }
 
+    /// The origin of the request as the client addressed it: the trusted scheme and the
+    /// `Host` (or, from a trusted proxy, `X-Forwarded-Host`). What origin checks compare with
+    /// when no public origin is configured.
+    pub fn request_origin(&self, view: &RequestView<'_>) -> Option<crate::Origin> {
+        let scheme = self.scheme(view);
+        let forwarded_host = self
+            .trusted_proxies
+            .trusts(view)
+            .then(|| {
+                view.headers
+                    .get("x-forwarded-host")
+                    .and_then(|h| h.to_str().ok())
+            })
+            .flatten()
+            .and_then(|h| h.rsplit(',').next())
+            .map(str::trim);
+        let authority = forwarded_host.or_else(|| view.authority())?;
+        crate::Origin::from_scheme_and_authority(scheme, authority).ok()
+    }
+
     /// Decides whether a request goes on to the application.
     pub fn check_request(&self, view: &RequestView<'_>) -> Verdict {
         let scheme = self.scheme(view);

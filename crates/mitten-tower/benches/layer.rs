@@ -15,7 +15,7 @@ use std::task::{Context, Poll, Waker};
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Request, Response};
-use http_body_util::Full;
+use http_body_util::{Empty, Full};
 use mitten_core::{Config, ConnectionInfo};
 use mitten_tower::Mitten;
 use tower::{Layer, Service, service_fn};
@@ -31,10 +31,10 @@ fn ready<F: Future>(future: F) -> F::Output {
     }
 }
 
-fn request() -> Request<()> {
+fn request() -> Request<Empty<Bytes>> {
     let mut request = Request::get("/")
         .header("host", "app.example")
-        .body(())
+        .body(Empty::new())
         .expect("request");
     request.extensions_mut().insert(ConnectionInfo {
         peer: None,
@@ -43,7 +43,7 @@ fn request() -> Request<()> {
     request
 }
 
-async fn hello(_: Request<()>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn hello<B>(_: Request<B>) -> Result<Response<Full<Bytes>>, Infallible> {
     Ok(Response::new(Full::new(Bytes::from_static(b"hello"))))
 }
 

@@ -139,3 +139,74 @@ impl IntoResponse for SessionUnavailable {
         response.map(axum::body::Body::new)
     }
 }
+
+/// A CSRF token for the page being rendered: masked afresh for every render (BREACH), bound to
+/// the session (or to the `__Host-mitten-csrf` cookie, which is set if the browser has none).
+///
+/// ```
+/// use axum::{Router, response::Html, routing::get};
+/// use mitten_core::Config;
+/// use mitten_core::csrf::CsrfConfig;
+/// use mitten_tower::{CsrfToken, Mitten};
+///
+/// async fn form(token: CsrfToken) -> Html<String> {
+///     Html(format!(r#"<form method="post" action="/notes">{}<input name="text"></form>"#, token.hidden_input()))
+/// }
+///
+/// let mitten = Mitten::new(Config::strict())?.with_csrf(CsrfConfig::new())?;
+/// let app: Router = Router::new().route("/", get(form)).layer(mitten.layer());
+/// # Ok::<(), mitten_core::ConfigError>(())
+/// ```
+#[cfg(feature = "csrf")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsrfToken(String);
+
+#[cfg(feature = "csrf")]
+impl CsrfToken {
+    /// The masked token (base64url: safe in HTML attributes and headers as it is).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `<input type="hidden" name="_csrf_token" value="…">` for forms.
+    pub fn hidden_input(&self) -> String {
+        format!(
+            r#"<input type="hidden" name="{}" value="{}">"#,
+            mitten_core::csrf::TOKEN_FIELD,
+            self.0
+        )
+    }
+
+    /// `<meta name="csrf-token" content="…">`, for scripts to send as `X-CSRF-Token`.
+    pub fn meta_tag(&self) -> String {
+        format!(r#"<meta name="csrf-token" content="{}">"#, self.0)
+    }
+}
+
+#[cfg(feature = "csrf")]
+impl std::fmt::Display for CsrfToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(feature = "csrf")]
+impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
+    type Rejection = SessionUnavailable;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(context) = parts.extensions.get::<crate::CsrfContext>().cloned() else {
+            tracing::error!(target: "mitten", "CsrfToken extractor used without Mitten::with_csrf");
+            return Err(SessionUnavailable { configured: false });
+        };
+        let session = parts
+            .extensions
+            .get::<mitten_core::session::Session>()
+            .cloned();
+        context
+            .render(session.as_ref())
+            .await
+            .map(CsrfToken)
+            .map_err(|_| SessionUnavailable { configured: true })
+    }
+}

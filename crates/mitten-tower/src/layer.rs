@@ -5,6 +5,8 @@ use std::sync::Arc;
 use mitten_core::{Config, ConfigError, Policy};
 use tower_layer::Layer;
 
+#[cfg(feature = "csrf")]
+use crate::csrf::CsrfService;
 use crate::service::MittenService;
 use crate::session::SessionService;
 
@@ -24,6 +26,8 @@ pub struct Mitten {
     policy: Arc<Policy>,
     #[cfg(feature = "sessions")]
     sessions: Option<mitten_core::session::Sessions>,
+    #[cfg(feature = "csrf")]
+    csrf: Option<Arc<mitten_core::csrf::CsrfPolicy>>,
 }
 
 impl Mitten {
@@ -33,7 +37,35 @@ impl Mitten {
             policy: Arc::new(config.build()?),
             #[cfg(feature = "sessions")]
             sessions: None,
+            #[cfg(feature = "csrf")]
+            csrf: None,
         })
+    }
+
+    /// Adds CSRF protection (both tiers by default; see [`mitten_core::csrf`]). Call
+    /// [`with_sessions`](Self::with_sessions) first to bind tokens to sessions; one-time tokens
+    /// need sessions, and asking for them without is an error here.
+    ///
+    /// ```
+    /// use mitten_core::Config;
+    /// use mitten_core::csrf::CsrfConfig;
+    /// use mitten_tower::Mitten;
+    ///
+    /// let mitten = Mitten::new(Config::strict())?.with_csrf(CsrfConfig::new().exempt("/hooks/echo"))?;
+    /// # Ok::<(), mitten_core::ConfigError>(())
+    /// ```
+    #[cfg(feature = "csrf")]
+    pub fn with_csrf(mut self, config: mitten_core::csrf::CsrfConfig) -> Result<Self, ConfigError> {
+        let policy = config.build()?;
+        if matches!(policy.mode(), mitten_core::csrf::TokenMode::OneTime { .. })
+            && self.sessions.is_none()
+        {
+            return Err(ConfigError::InvalidCsrf(
+                "one-time tokens need sessions: call with_sessions first",
+            ));
+        }
+        self.csrf = Some(Arc::new(policy));
+        Ok(self)
     }
 
     /// Adds server-side sessions: handlers get a [`Session`](mitten_core::session::Session)
@@ -68,6 +100,8 @@ impl Mitten {
             policy: Arc::clone(&self.policy),
             #[cfg(feature = "sessions")]
             sessions: self.sessions.clone(),
+            #[cfg(feature = "csrf")]
+            csrf: self.csrf.clone(),
         }
     }
 
@@ -83,12 +117,21 @@ pub struct MittenLayer {
     policy: Arc<Policy>,
     #[cfg(feature = "sessions")]
     sessions: Option<mitten_core::session::Sessions>,
+    #[cfg(feature = "csrf")]
+    csrf: Option<Arc<mitten_core::csrf::CsrfPolicy>>,
 }
 
+#[cfg(feature = "csrf")]
+type Inner<S> = CsrfService<S>;
+#[cfg(not(feature = "csrf"))]
+type Inner<S> = S;
+
 impl<S> Layer<S> for MittenLayer {
-    type Service = MittenService<SessionService<S>>;
+    type Service = MittenService<SessionService<Inner<S>>>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        #[cfg(feature = "csrf")]
+        let inner = CsrfService::new(inner, Arc::clone(&self.policy), self.csrf.clone());
         #[cfg(feature = "sessions")]
         let inner = SessionService::new(inner, self.sessions.clone());
         #[cfg(not(feature = "sessions"))]

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `axum` | the [`Nonce`] extractor; the peer address from axum's `ConnectInfo` |
 //! | `sessions` | [`Mitten::with_sessions`]; with `axum`, the `Session` extractor |
+//! | `csrf` | [`Mitten::with_csrf`]; with `axum`, the `CsrfToken` extractor (implies `sessions`) |
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -32,6 +33,10 @@
 //! [`Config::always_tls`](mitten_core::Config::always_tls).
 
 mod body;
+#[cfg(feature = "csrf")]
+mod csrf;
+#[cfg(feature = "csrf")]
+mod csrf_body;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
@@ -43,6 +48,12 @@ mod service;
 mod session;
 
 pub use body::MittenBody;
+#[cfg(feature = "csrf")]
+pub use csrf::{CsrfContext, CsrfFuture, CsrfService};
+#[cfg(feature = "csrf")]
+pub use csrf_body::CsrfBody;
+#[cfg(all(feature = "axum", feature = "csrf"))]
+pub use extract::CsrfToken;
 #[cfg(feature = "axum")]
 pub use extract::{Nonce, NonceMissing};
 #[cfg(all(feature = "axum", feature = "sessions"))]

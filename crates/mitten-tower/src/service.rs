@@ -84,7 +84,7 @@ where
 
 /// What the server told us about the connection: [`ConnectionInfo`], else (with the `axum`
 /// feature) the peer from axum's `ConnectInfo<SocketAddr>`.
-fn connection_info<B>(request: &Request<B>) -> ConnectionInfo {
+pub(crate) fn connection_info<B>(request: &Request<B>) -> ConnectionInfo {
     if let Some(info) = request.extensions().get::<ConnectionInfo>() {
         return *info;
     }

@@ -84,6 +84,10 @@ pub use mitten_tower::{
     SessionFuture, SessionService,
 };
 
+#[cfg(all(feature = "axum", feature = "csrf"))]
+pub use mitten_tower::CsrfToken;
+#[cfg(all(feature = "tower", feature = "csrf"))]
+pub use mitten_tower::{CsrfBody, CsrfContext, CsrfFuture, CsrfService};
 #[cfg(feature = "axum")]
 pub use mitten_tower::{Nonce, NonceMissing};
 #[cfg(all(feature = "axum", feature = "sessions"))]

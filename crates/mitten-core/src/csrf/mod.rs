@@ -156,6 +156,7 @@ pub struct CsrfConfig {
     exempt: Vec<String>,
     report_only: bool,
     body_limit: usize,
+    route_limits: Vec<(String, usize)>,
     json_token: bool,
     bind_user: bool,
     mode: TokenMode,
@@ -181,6 +182,7 @@ impl CsrfConfig {
             exempt: Vec::new(),
             report_only: false,
             body_limit: 1 << 20,
+            route_limits: Vec::new(),
             json_token: false,
             bind_user: false,
             mode: TokenMode::PerSession,
@@ -249,6 +251,12 @@ impl CsrfConfig {
         self
     }
 
+    /// A different body limit for one exact path (an upload form, say).
+    pub fn body_limit_for(mut self, path: &str, bytes: usize) -> Self {
+        self.route_limits.push((path.to_owned(), bytes));
+        self
+    }
+
     /// Also reads the token from the `_csrf_token` key of a JSON body.
     pub fn token_in_json(mut self) -> Self {
         self.json_token = true;
@@ -292,11 +300,16 @@ impl CsrfConfig {
             .iter()
             .map(|p| PathPattern::exact(p))
             .collect::<Result<_, _>>()?;
-        if self.body_limit == 0 {
+        if self.body_limit == 0 || self.route_limits.iter().any(|(_, l)| *l == 0) {
             return Err(ConfigError::InvalidCsrf(
-                "the body limit must be at least one byte",
+                "a body limit must be at least one byte",
             ));
         }
+        let route_limits = self
+            .route_limits
+            .iter()
+            .map(|(p, l)| PathPattern::exact(p).map(|p| (p, *l)))
+            .collect::<Result<_, _>>()?;
         Ok(CsrfPolicy {
             rules: OriginRules {
                 trust_same_site: self.trust_same_site,
@@ -309,6 +322,7 @@ impl CsrfConfig {
             exempt,
             report_only: self.report_only,
             body_limit: self.body_limit,
+            route_limits,
             json_token: self.json_token,
             bind_user: self.bind_user,
             mode: self.mode,
@@ -327,6 +341,7 @@ pub struct CsrfPolicy {
     exempt: Vec<PathPattern>,
     report_only: bool,
     body_limit: usize,
+    route_limits: Vec<(PathPattern, usize)>,
     json_token: bool,
     bind_user: bool,
     mode: TokenMode,
@@ -373,9 +388,12 @@ impl CsrfPolicy {
         self.report_only
     }
 
-    /// The body limit.
-    pub fn body_limit(&self) -> usize {
-        self.body_limit
+    /// The body limit for a request path.
+    pub fn body_limit(&self, path: &str) -> usize {
+        self.route_limits
+            .iter()
+            .find(|(pattern, _)| pattern.matches(path))
+            .map_or(self.body_limit, |(_, limit)| *limit)
     }
 
     /// Whether JSON bodies are searched for a token.

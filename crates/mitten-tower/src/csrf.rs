@@ -1,0 +1,390 @@
+//! The CSRF check inside the Mitten layer, and the state the `CsrfToken` extractor renders from.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::{COOKIE, SET_COOKIE, VARY};
+use http::{HeaderMap, HeaderValue, Request, Response};
+use http_body::Body;
+use http_body_util::{BodyExt as _, Limited};
+use mitten_core::csrf::{
+    Binding, COOKIE_NAME, CookieSecret, CsrfFailure, CsrfPolicy, Precheck, TokenMode,
+    token_from_headers,
+};
+use mitten_core::{Policy, Rejection, RequestView};
+use tower_service::Service;
+
+use crate::body::MittenBody;
+use crate::csrf_body::{CsrfBody, token_body, token_in_body};
+use crate::reject;
+
+/// The session key under which one-time tokens already used are remembered.
+const USED_TOKENS_KEY: &str = "_mitten.csrf.used";
+/// How many used one-time tokens a session remembers.
+const USED_TOKENS_KEPT: usize = 256;
+
+/// What a handler needs to render a token for this request; in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct CsrfContext {
+    policy: Arc<CsrfPolicy>,
+    cookie_secret: Option<CookieSecret>,
+    new_secret: Arc<Mutex<Option<CookieSecret>>>,
+}
+
+impl CsrfContext {
+    /// A masked token for this request's binding: the session if it is stored, else the CSRF
+    /// cookie's secret (made now, and set on the response, if the browser has none).
+    pub async fn render(
+        &self,
+        session: Option<&mitten_core::session::Session>,
+    ) -> Result<String, mitten_core::session::StoreError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if let Some(session) = session {
+            session.load().await?;
+            if let Some(key) = session.binding() {
+                return Ok(self.policy.render(
+                    Binding::Session(key.as_bytes()),
+                    session.user_id().as_deref(),
+                    now,
+                ));
+            }
+        }
+        let secret = match &self.cookie_secret {
+            Some(secret) => secret.clone(),
+            None => {
+                let mut new = self
+                    .new_secret
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                new.get_or_insert_with(CookieSecret::generate).clone()
+            }
+        };
+        Ok(self.policy.render(secret.binding(), None, now))
+    }
+}
+
+/// The CSRF part of [`MittenService`](crate::MittenService): a pass-through unless
+/// [`Mitten::with_csrf`](crate::Mitten::with_csrf) configured it.
+#[derive(Debug, Clone)]
+pub struct CsrfService<S> {
+    inner: S,
+    policy: Arc<Policy>,
+    csrf: Option<Arc<CsrfPolicy>>,
+}
+
+impl<S> CsrfService<S> {
+    pub(crate) fn new(inner: S, policy: Arc<Policy>, csrf: Option<Arc<CsrfPolicy>>) -> Self {
+        Self {
+            inner,
+            policy,
+            csrf,
+        }
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+pin_project_lite::pin_project! {
+    /// Response future of [`CsrfService`].
+    #[project = CsrfFutureProj]
+    #[allow(missing_docs)]
+    pub enum CsrfFuture<F, B, E> {
+        /// No CSRF configured: the inner future as it is.
+        Passthrough { #[pin] future: F },
+        /// The check, then the inner service.
+        Checked { future: BoxFuture<Result<Response<MittenBody<B>>, E>> },
+    }
+}
+
+impl<F, B, E> Future for CsrfFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<MittenBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            CsrfFutureProj::Passthrough { future } => future
+                .poll(cx)
+                .map(|r| r.map(|response| response.map(MittenBody::inner))),
+            CsrfFutureProj::Checked { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CsrfService<S>
+where
+    S: Service<Request<CsrfBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Body<Data = Bytes> + Send + 'static,
+    ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+    ResBody: Send + 'static,
+{
+    type Response = Response<MittenBody<ResBody>>;
+    type Error = S::Error;
+    type Future = CsrfFuture<S::Future, ResBody, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        // The inner service was made ready for this call; keep a fresh clone for the next one.
+        let Some(csrf) = self.csrf.clone() else {
+            return CsrfFuture::Passthrough {
+                future: self.inner.call(request.map(CsrfBody::streaming)),
+            };
+        };
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let policy = Arc::clone(&self.policy);
+        CsrfFuture::Checked {
+            future: Box::pin(async move { check(request, inner, &policy, csrf).await }),
+        }
+    }
+}
+
+async fn check<S, ReqBody, ResBody>(
+    mut request: Request<ReqBody>,
+    mut inner: S,
+    policy: &Policy,
+    csrf: Arc<CsrfPolicy>,
+) -> Result<Response<MittenBody<ResBody>>, S::Error>
+where
+    S: Service<Request<CsrfBody<ReqBody>>, Response = Response<ResBody>>,
+    ReqBody: Body<Data = Bytes>,
+    ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let connection = crate::service::connection_info(&request);
+    let view = RequestView {
+        method: request.method(),
+        uri: request.uri(),
+        headers: request.headers(),
+        connection,
+    };
+    let secure = policy.scheme(&view) == mitten_core::Scheme::Https;
+    let computed = policy.request_origin(&view);
+    let precheck = csrf.precheck(&view, secure, computed.as_ref());
+    let checked =
+        !mitten_core::csrf::is_safe_method(request.method()) || precheck != Precheck::Skip;
+    let wants_json = reject::wants_json(request.headers());
+    let context = CsrfContext {
+        policy: Arc::clone(&csrf),
+        cookie_secret: cookie_secret(request.headers()),
+        new_secret: Arc::default(),
+    };
+    request.extensions_mut().insert(context.clone());
+    let session = request
+        .extensions()
+        .get::<mitten_core::session::Session>()
+        .cloned();
+
+    let outcome = match precheck {
+        Precheck::Skip => Ok(request.map(CsrfBody::streaming)),
+        Precheck::Refuse(failure) => report_only(
+            &csrf,
+            Refusal::Csrf(failure),
+            request.map(CsrfBody::streaming),
+        ),
+        Precheck::NeedToken => verify_token(request, &csrf, session.as_ref(), &context).await,
+    };
+    let mut response = match outcome {
+        Ok(request) => inner.call(request).await?.map(MittenBody::inner),
+        Err((refusal, method, path)) => {
+            let rejection = match refusal {
+                Refusal::Csrf(failure) => Rejection::Csrf(failure),
+                Refusal::TooLarge => Rejection::PayloadTooLarge,
+                Refusal::StoreUnavailable => Rejection::SessionStoreUnavailable,
+            };
+            tracing::warn!(target: "mitten", reason = rejection.code(), %method, path, "CSRF check refused a request");
+            reject::rejection_response(rejection, wants_json)
+        }
+    };
+    let headers = response.headers_mut();
+    if checked {
+        headers.append(VARY, HeaderValue::from_static("Origin, Sec-Fetch-Site"));
+    }
+    let new_secret = context
+        .new_secret
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    if let Some(secret) = new_secret {
+        let cookie = format!(
+            "{COOKIE_NAME}={}; Path=/; Secure; HttpOnly; SameSite=Lax",
+            secret.to_cookie_value()
+        );
+        if let Ok(mut value) = HeaderValue::from_str(&cookie) {
+            value.set_sensitive(true);
+            headers.append(SET_COOKIE, value);
+        }
+    }
+    Ok(response)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    Csrf(CsrfFailure),
+    TooLarge,
+    StoreUnavailable,
+}
+
+type Refused = (Refusal, http::Method, String);
+
+/// In report-only mode a refusal is logged and the request goes on; otherwise it is refused.
+fn report_only<B>(
+    csrf: &CsrfPolicy,
+    refusal: Refusal,
+    request: Request<CsrfBody<B>>,
+) -> Result<Request<CsrfBody<B>>, Refused> {
+    if csrf.is_report_only() {
+        if let Refusal::Csrf(failure) = refusal {
+            tracing::warn!(target: "mitten", reason = failure.code(), method = %request.method(), path = request.uri().path(), "CSRF check would refuse this request (report-only)");
+        }
+        return Ok(request);
+    }
+    Err((
+        refusal,
+        request.method().clone(),
+        request.uri().path().to_owned(),
+    ))
+}
+
+async fn verify_token<B>(
+    request: Request<B>,
+    csrf: &CsrfPolicy,
+    session: Option<&mitten_core::session::Session>,
+    context: &CsrfContext,
+) -> Result<Request<CsrfBody<B>>, Refused>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let header_token = match token_from_headers(request.headers()) {
+        Ok(token) => token.map(str::to_owned),
+        Err(failure) => {
+            return report_only(
+                csrf,
+                Refusal::Csrf(failure),
+                request.map(CsrfBody::streaming),
+            );
+        }
+    };
+    let (request, token) = match header_token {
+        Some(token) => (request.map(CsrfBody::streaming), Some(token)),
+        None => match token_body(request.headers(), csrf.token_in_json()) {
+            None => (request.map(CsrfBody::streaming), None),
+            Some(kind) => {
+                let (parts, body) = request.into_parts();
+                let limit = csrf.body_limit(parts.uri.path());
+                let bytes = match Limited::new(body, limit).collect().await {
+                    Ok(collected) => collected.to_bytes(),
+                    Err(_) => {
+                        // Too large (or cut short): never passed on unchecked.
+                        return Err((Refusal::TooLarge, parts.method, parts.uri.path().to_owned()));
+                    }
+                };
+                let token = match token_in_body(&kind, &bytes).await {
+                    Ok(token) => token,
+                    Err(()) => {
+                        let request = Request::from_parts(parts, CsrfBody::buffered(bytes));
+                        return report_only(
+                            csrf,
+                            Refusal::Csrf(CsrfFailure::DuplicateToken),
+                            request,
+                        );
+                    }
+                };
+                (Request::from_parts(parts, CsrfBody::buffered(bytes)), token)
+            }
+        },
+    };
+    let verdict = match session {
+        Some(session) => match session.load().await {
+            Ok(()) => verdict(csrf, token.as_deref(), session, context).await,
+            // The store is down: fail closed, as the session layer does.
+            Err(_) => {
+                return Err((
+                    Refusal::StoreUnavailable,
+                    request.method().clone(),
+                    request.uri().path().to_owned(),
+                ));
+            }
+        },
+        None => csrf.verify(
+            token.as_deref(),
+            context.cookie_secret.as_ref().map(CookieSecret::binding),
+            None,
+        ),
+    };
+    match verdict {
+        Ok(()) => Ok(request),
+        Err(failure) => report_only(csrf, Refusal::Csrf(failure), request),
+    }
+}
+
+async fn verdict(
+    csrf: &CsrfPolicy,
+    token: Option<&str>,
+    session: &mitten_core::session::Session,
+    context: &CsrfContext,
+) -> Result<(), CsrfFailure> {
+    let key = session.binding();
+    let binding = match &key {
+        Some(key) => Some(Binding::Session(key.as_bytes())),
+        None => context.cookie_secret.as_ref().map(CookieSecret::binding),
+    };
+    match csrf.mode() {
+        TokenMode::PerSession => csrf.verify(token, binding, session.user_id().as_deref()),
+        TokenMode::OneTime { max_age } => {
+            let token = token.ok_or(CsrfFailure::TokenMissing)?;
+            let (Some(_), Some(binding)) = (&key, binding) else {
+                return Err(CsrfFailure::NoBinding);
+            };
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let nonce = csrf
+                .token_key()
+                .verify_once(token, binding, now, max_age)
+                .ok_or(CsrfFailure::TokenInvalid)?;
+            let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+            let mut used: Vec<(String, u64)> = session.get(USED_TOKENS_KEY).unwrap_or_default();
+            if used.iter().any(|(n, _)| *n == nonce) {
+                return Err(CsrfFailure::TokenReused);
+            }
+            used.retain(|(_, at)| now.saturating_sub(*at) <= max_age);
+            used.push((nonce, now));
+            if used.len() > USED_TOKENS_KEPT {
+                let excess = used.len() - USED_TOKENS_KEPT;
+                used.drain(..excess);
+            }
+            session
+                .insert(USED_TOKENS_KEY, used)
+                .map_err(|_| CsrfFailure::TokenInvalid)
+        }
+    }
+}
+
+/// The CSRF cookie's secret, if the request carries exactly one well-formed one.
+fn cookie_secret(headers: &HeaderMap) -> Option<CookieSecret> {
+    let values: Vec<&str> = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value)
+        .collect();
+    match values.as_slice() {
+        [value] => CookieSecret::parse(value),
+        _ => None,
+    }
+}

@@ -1,0 +1,171 @@
+//! Finding the CSRF token in a request body, and giving the body back untouched.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http::header::CONTENT_TYPE;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+
+pin_project! {
+    /// The request body the application receives behind the CSRF check: the original stream,
+    /// or, when the token had to be read from it, the same bytes from a buffer.
+    #[derive(Debug)]
+    pub struct CsrfBody<B> {
+        #[pin]
+        kind: Kind<B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    #[derive(Debug)]
+    enum Kind<B> {
+        Streaming { #[pin] body: B },
+        Buffered { data: Option<Bytes> },
+    }
+}
+
+impl<B> CsrfBody<B> {
+    pub(crate) fn streaming(body: B) -> Self {
+        Self {
+            kind: Kind::Streaming { body },
+        }
+    }
+
+    pub(crate) fn buffered(data: Bytes) -> Self {
+        Self {
+            kind: Kind::Buffered {
+                data: (!data.is_empty()).then_some(data),
+            },
+        }
+    }
+}
+
+impl<B> Body for CsrfBody<B>
+where
+    B: Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        match self.project().kind.project() {
+            KindProj::Streaming { body } => body.poll_frame(cx),
+            KindProj::Buffered { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Streaming { body } => body.is_end_stream(),
+            Kind::Buffered { data } => data.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Streaming { body } => body.size_hint(),
+            Kind::Buffered { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+        }
+    }
+}
+
+/// A body the token may be read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TokenBody {
+    UrlEncoded,
+    Multipart(String),
+    Json,
+}
+
+/// Which kind of body the token could be in, by `Content-Type`.
+pub(crate) fn token_body(headers: &HeaderMap, json: bool) -> Option<TokenBody> {
+    let content_type = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    let essence = content_type.split(';').next()?.trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/x-www-form-urlencoded" => Some(TokenBody::UrlEncoded),
+        "multipart/form-data" => multer::parse_boundary(content_type)
+            .ok()
+            .map(TokenBody::Multipart),
+        "application/json" if json => Some(TokenBody::Json),
+        _ => None,
+    }
+}
+
+/// The token in a body. `Err(())` for a token given twice (or a body that does not parse as
+/// its type says, so that nothing ambiguous passes).
+pub(crate) async fn token_in_body(kind: &TokenBody, bytes: &Bytes) -> Result<Option<String>, ()> {
+    match kind {
+        TokenBody::UrlEncoded => single(
+            form_urlencoded::parse(bytes)
+                .filter(|(k, _)| k == mitten_core::csrf::TOKEN_FIELD)
+                .map(|(_, v)| v.into_owned()),
+        ),
+        TokenBody::Multipart(boundary) => {
+            let stream =
+                futures_util::stream::once(std::future::ready(
+                    Ok::<Bytes, std::convert::Infallible>(bytes.clone()),
+                ));
+            let mut multipart = multer::Multipart::new(stream, boundary.clone());
+            let mut found = Vec::new();
+            loop {
+                match multipart.next_field().await {
+                    Ok(Some(field)) if field.name() == Some(mitten_core::csrf::TOKEN_FIELD) => {
+                        found.push(field.text().await.map_err(|_| ())?);
+                    }
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(_) => return Err(()),
+                }
+            }
+            single(found.into_iter())
+        }
+        TokenBody::Json => json_token(bytes),
+    }
+}
+
+fn single(mut values: impl Iterator<Item = String>) -> Result<Option<String>, ()> {
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(value), None) => Ok(Some(value)),
+        (Some(_), Some(_)) => Err(()),
+    }
+}
+
+/// The `_csrf_token` string of a JSON object, refusing it twice (serde_json keeps the last
+/// duplicate silently, so the keys are walked here).
+fn json_token(bytes: &[u8]) -> Result<Option<String>, ()> {
+    use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
+    struct Find;
+    impl<'de> Visitor<'de> for Find {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut found = Vec::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if key == mitten_core::csrf::TOKEN_FIELD {
+                    found.push(map.next_value::<String>()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    match deserializer.deserialize_map(Find) {
+        Ok(found) => single(found.into_iter()),
+        // Not an object (an array, garbage): no token in it; the handler decides about the body.
+        Err(_) => Ok(None),
+    }
+}
