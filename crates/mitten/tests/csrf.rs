@@ -1,0 +1,501 @@
+//! The CSRF layer over real sockets: bodies reach the handler byte for byte, methods, proxies,
+//! report-only mode, one-time and user-bound tokens, and the typed reason.
+
+#![allow(clippy::panic)] // A test fails by panicking.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::routing::{any, get, post};
+use mitten::csrf::{CsrfConfig, TokenMode};
+use mitten::session::{MemoryStore, SessionConfig, Sessions};
+use mitten::{Config, CsrfToken, Mitten, Session, TrustedProxies};
+use rand::Rng as _;
+
+fn app(config: Config, csrf: CsrfConfig) -> Router {
+    let sessions = Sessions::new(MemoryStore::new(1_000), SessionConfig::new()).expect("valid");
+    let mitten = Mitten::new(config)
+        .expect("valid")
+        .with_sessions(sessions)
+        .with_csrf(csrf)
+        .expect("valid");
+    Router::new()
+        .route(
+            "/token",
+            get(|token: CsrfToken| async move { token.to_string() }),
+        )
+        .route("/echo", post(|body: Bytes| async move { body }))
+        .route("/any", any(|| async { "ok" }))
+        .route(
+            "/start",
+            get(|session: Session| async move {
+                session.insert("visited", true).expect("insert");
+                "started"
+            }),
+        )
+        .route("/post-only", post(|| async { "posted" }))
+        .route(
+            "/login",
+            post(|session: Session| async move {
+                session.insert("user", "u").expect("insert");
+                session.set_user_id(Some("u"));
+                session.regenerate();
+                "in"
+            }),
+        )
+        .layer(mitten.layer())
+}
+
+async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
+    });
+    addr
+}
+
+/// Cookies and same-origin headers, like the site's own page.
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    cookies: BTreeMap<String, String>,
+}
+
+impl Client {
+    fn new(addr: SocketAddr) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: format!("http://{addr}"),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn remember(&mut self, response: &reqwest::Response) {
+        for set in response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            let pair = set.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    async fn token(&mut self) -> String {
+        let response = self
+            .http
+            .get(format!("{}/token", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .expect("token");
+        self.remember(&response);
+        response.text().await.expect("body")
+    }
+
+    async fn post(
+        &mut self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        extra: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("content-type", content_type)
+            .body(body);
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("post");
+        self.remember(&response);
+        response
+    }
+}
+
+fn percent_encode(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(*b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn bodies_reach_the_handler_byte_for_byte() {
+    let addr = serve(app(
+        Config::strict(),
+        CsrfConfig::new().token_in_json().body_limit(300_000),
+    ))
+    .await;
+    let mut client = Client::new(addr);
+    let token = client.token().await;
+    let same_origin = [("sec-fetch-site", "same-origin")];
+    let mut rng = rand::rng();
+    for round in 0..90 {
+        let fields = rng.random_range(0..20);
+        let (content_type, body) = match round % 3 {
+            0 => {
+                let mut pairs: Vec<String> = (0..fields)
+                    .map(|_| {
+                        let value: Vec<u8> = (0..rng.random_range(0..2000))
+                            .map(|_| rng.random())
+                            .collect();
+                        format!("f{}={}", rng.random::<u16>(), percent_encode(&value))
+                    })
+                    .collect();
+                pairs.insert(
+                    rng.random_range(0..=pairs.len()),
+                    format!("_csrf_token={token}"),
+                );
+                (
+                    "application/x-www-form-urlencoded".to_owned(),
+                    pairs.join("&").into_bytes(),
+                )
+            }
+            1 => {
+                let boundary: String = (0..32)
+                    .map(|_| char::from(rng.random_range(b'a'..=b'z')))
+                    .collect();
+                let mut body = Vec::new();
+                let token_at = rng.random_range(0..=fields);
+                for i in 0..=fields {
+                    if i == token_at {
+                        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf_token\"\r\n\r\n{token}\r\n").as_bytes());
+                    }
+                    if i < fields {
+                        let content: Vec<u8> = (0..rng.random_range(0..5000))
+                            .map(|_| rng.random())
+                            .collect();
+                        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file{i}\"; filename=\"f{i}.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+                        body.extend_from_slice(&content);
+                        body.extend_from_slice(b"\r\n");
+                    }
+                }
+                body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+                (format!("multipart/form-data; boundary={boundary}"), body)
+            }
+            _ => {
+                let mut object = serde_json::Map::new();
+                for i in 0..fields {
+                    let text: String = (0..rng.random_range(0..500))
+                        .map(|_| char::from_u32(rng.random_range(0x20..0x3000)).unwrap_or('x'))
+                        .collect();
+                    object.insert(format!("k{i}"), serde_json::Value::String(text));
+                }
+                object.insert(
+                    "_csrf_token".into(),
+                    serde_json::Value::String(token.clone()),
+                );
+                (
+                    "application/json".to_owned(),
+                    serde_json::to_vec(&object).expect("json"),
+                )
+            }
+        };
+        let response = client
+            .post("/echo", &content_type, body.clone(), &same_origin)
+            .await;
+        assert_eq!(
+            response.status().as_u16(),
+            200,
+            "round {round} ({content_type})"
+        );
+        assert_eq!(
+            response.bytes().await.expect("body").as_ref(),
+            body.as_slice(),
+            "round {round}: the handler got other bytes"
+        );
+    }
+}
+
+#[tokio::test]
+async fn head_never_reaches_a_post_handler_and_custom_methods_are_checked() {
+    let addr = serve(app(Config::strict(), CsrfConfig::new())).await;
+    let http = reqwest::Client::new();
+    let head = http
+        .head(format!("http://{addr}/post-only"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(
+        head.status().as_u16(),
+        405,
+        "HEAD is not routed to a POST handler"
+    );
+    for method in ["PROPFIND", "FOO", "post", "TRACE"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let response = http
+            .request(method.clone(), format!("http://{addr}/any"))
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await
+            .expect("response");
+        assert_eq!(response.status().as_u16(), 403, "{method}");
+    }
+    let get = http
+        .get(format!("http://{addr}/any"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(get.status().as_u16(), 200, "GET is not checked");
+}
+
+#[tokio::test]
+async fn referer_check_behind_a_trusted_proxy() {
+    let config =
+        Config::strict().trusted_proxies(TrustedProxies::new(["127.0.0.1"]).expect("valid"));
+    let addr = serve(app(
+        config,
+        CsrfConfig::new().public_origin("https://app.example"),
+    ))
+    .await;
+    let mut client = Client::new(addr);
+    let token = client.token().await;
+    let body = format!("_csrf_token={token}").into_bytes();
+    let form = "application/x-www-form-urlencoded";
+    let behind_tls = [("x-forwarded-proto", "https"), ("host", "app.example")];
+    let evil = client
+        .post(
+            "/echo",
+            form,
+            body.clone(),
+            &[
+                behind_tls[0],
+                behind_tls[1],
+                ("referer", "https://evil.example/x"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        evil.status().as_u16(),
+        403,
+        "a cross-origin Referer behind TLS"
+    );
+    let ours = client
+        .post(
+            "/echo",
+            form,
+            body.clone(),
+            &[
+                behind_tls[0],
+                behind_tls[1],
+                ("referer", "https://app.example/form"),
+            ],
+        )
+        .await;
+    assert_eq!(ours.status().as_u16(), 200);
+    let spoofed = client
+        .post(
+            "/echo",
+            form,
+            body,
+            &[
+                ("host", "app.example"),
+                ("referer", "https://evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        spoofed.status().as_u16(),
+        301,
+        "plain HTTP without the proxy's word is redirected, not checked as HTTPS"
+    );
+}
+
+#[tokio::test]
+async fn report_only_lets_requests_through() {
+    let addr = serve(app(Config::strict(), CsrfConfig::new().report_only())).await;
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/echo"))
+        .header("sec-fetch-site", "cross-site")
+        .body("x")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn one_time_tokens_cannot_be_replayed() {
+    let addr = serve(app(
+        Config::strict(),
+        CsrfConfig::new().mode(TokenMode::OneTime { max_age: 600 }),
+    ))
+    .await;
+    let mut client = Client::new(addr);
+    let same_origin = [
+        ("sec-fetch-site", "same-origin"),
+        ("accept", "application/json"),
+    ];
+    let form = "application/x-www-form-urlencoded";
+
+    // Without a stored session there is nowhere to remember used tokens: refused.
+    let anonymous = client.token().await;
+    let refused = client
+        .post(
+            "/echo",
+            form,
+            format!("_csrf_token={anonymous}").into_bytes(),
+            &same_origin,
+        )
+        .await;
+    assert_eq!(refused.status().as_u16(), 403);
+
+    // The landing page starts a session; tokens are then bound to it and usable once.
+    let start = client
+        .http
+        .get(format!("{}/start", client.base))
+        .send()
+        .await
+        .expect("start");
+    client.remember(&start);
+    let token = client.token().await;
+    let second_token = client.token().await;
+    assert_ne!(token, second_token, "a fresh token per render");
+    let first = client
+        .post(
+            "/echo",
+            form,
+            format!("_csrf_token={token}").into_bytes(),
+            &same_origin,
+        )
+        .await;
+    assert_eq!(first.status().as_u16(), 200);
+    let replay = client
+        .post(
+            "/echo",
+            form,
+            format!("_csrf_token={token}").into_bytes(),
+            &same_origin,
+        )
+        .await;
+    assert_eq!(replay.status().as_u16(), 403);
+    assert!(
+        replay
+            .text()
+            .await
+            .expect("body")
+            .contains("csrf_token_reused")
+    );
+    let other = client
+        .post(
+            "/echo",
+            form,
+            format!("_csrf_token={second_token}").into_bytes(),
+            &same_origin,
+        )
+        .await;
+    assert_eq!(
+        other.status().as_u16(),
+        200,
+        "another render's token still works once"
+    );
+}
+
+#[tokio::test]
+async fn user_bound_tokens_follow_the_user() {
+    let addr = serve(app(Config::strict(), CsrfConfig::new().bind_to_user())).await;
+    let mut client = Client::new(addr);
+    let same_origin = [("sec-fetch-site", "same-origin")];
+    let form = "application/x-www-form-urlencoded";
+    let anonymous = client.token().await;
+    let login = client
+        .post(
+            "/login",
+            form,
+            format!("_csrf_token={anonymous}").into_bytes(),
+            &same_origin,
+        )
+        .await;
+    assert_eq!(login.status().as_u16(), 200);
+    let token = client.token().await;
+    assert_eq!(
+        client
+            .post(
+                "/echo",
+                form,
+                format!("_csrf_token={token}").into_bytes(),
+                &same_origin
+            )
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    // The pre-login token is dead after login (rotation on regenerate).
+    assert_eq!(
+        client
+            .post(
+                "/echo",
+                form,
+                format!("_csrf_token={anonymous}").into_bytes(),
+                &same_origin
+            )
+            .await
+            .status()
+            .as_u16(),
+        403
+    );
+}
+
+#[tokio::test]
+async fn refusals_carry_a_typed_reason_and_a_json_body() {
+    use tower::ServiceExt as _;
+    let app = app(Config::strict(), CsrfConfig::new());
+    let request = axum::http::Request::post("/echo")
+        .header("host", "127.0.0.1")
+        .header("sec-fetch-site", "cross-site")
+        .header("accept", "application/json")
+        .body(axum::body::Body::from("x"))
+        .expect("request");
+    let response = app.oneshot(request).await.expect("response");
+    assert_eq!(response.status().as_u16(), 403);
+    assert_eq!(
+        response.extensions().get::<mitten::Rejection>(),
+        Some(&mitten::Rejection::Csrf(
+            mitten::csrf::CsrfFailure::CrossSite
+        ))
+    );
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .expect("body");
+    assert_eq!(
+        body.as_ref(),
+        br#"{"error":"csrf_cross_site","message":"Cross-site request refused (CSRF)."}"#
+    );
+}
