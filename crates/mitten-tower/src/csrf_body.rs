@@ -104,11 +104,7 @@ pub(crate) fn token_body(headers: &HeaderMap, json: bool) -> Option<TokenBody> {
 /// its type says, so that nothing ambiguous passes).
 pub(crate) async fn token_in_body(kind: &TokenBody, bytes: &Bytes) -> Result<Option<String>, ()> {
     match kind {
-        TokenBody::UrlEncoded => single(
-            form_urlencoded::parse(bytes)
-                .filter(|(k, _)| k == mitten_core::csrf::TOKEN_FIELD)
-                .map(|(_, v)| v.into_owned()),
-        ),
+        TokenBody::UrlEncoded => single(urlencoded_tokens(bytes)),
         TokenBody::Multipart(boundary) => {
             let stream =
                 futures_util::stream::once(std::future::ready(
@@ -132,11 +128,53 @@ pub(crate) async fn token_in_body(kind: &TokenBody, bytes: &Bytes) -> Result<Opt
     }
 }
 
+/// The values of `_csrf_token` in a urlencoded body. Only a key that could decode to the field
+/// name (it is the name, or it has `%` or `+` in it) and its value are decoded: a 4 KiB form is
+/// scanned, not parsed. Pairs split as `form_urlencoded` splits them.
+fn urlencoded_tokens(bytes: &[u8]) -> impl Iterator<Item = String> + '_ {
+    let field = mitten_core::csrf::TOKEN_FIELD.as_bytes();
+    bytes.split(|&b| b == b'&').filter_map(move |pair| {
+        let key = pair.split(|&b| b == b'=').next().unwrap_or_default();
+        let candidate = key == field || key.iter().any(|&b| b == b'%' || b == b'+');
+        if !candidate {
+            return None;
+        }
+        let (key, value) = form_urlencoded::parse(pair).next()?;
+        (key.as_bytes() == field).then(|| value.into_owned())
+    })
+}
+
 fn single(mut values: impl Iterator<Item = String>) -> Result<Option<String>, ()> {
     match (values.next(), values.next()) {
         (None, _) => Ok(None),
         (Some(value), None) => Ok(Some(value)),
         (Some(_), Some(_)) => Err(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urlencoded_scan_matches_a_full_parse() {
+        for body in [
+            "a=1&_csrf_token=abc&b=2",
+            "%5Fcsrf_token=abc",
+            "_csrf%5Ftoken=a%2Bb+c",
+            "_csrf_token",
+            "x=_csrf_token%3Dno",
+            "&&_csrf_token=&",
+            "_csrf_token=1&_csrf_token=2",
+            "_csrf+token=1",
+        ] {
+            let fast: Vec<String> = urlencoded_tokens(body.as_bytes()).collect();
+            let full: Vec<String> = form_urlencoded::parse(body.as_bytes())
+                .filter(|(k, _)| k == mitten_core::csrf::TOKEN_FIELD)
+                .map(|(_, v)| v.into_owned())
+                .collect();
+            assert_eq!(fast, full, "{body}");
+        }
     }
 }
 
