@@ -152,32 +152,6 @@ fn single(mut values: impl Iterator<Item = String>) -> Result<Option<String>, ()
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urlencoded_scan_matches_a_full_parse() {
-        for body in [
-            "a=1&_csrf_token=abc&b=2",
-            "%5Fcsrf_token=abc",
-            "_csrf%5Ftoken=a%2Bb+c",
-            "_csrf_token",
-            "x=_csrf_token%3Dno",
-            "&&_csrf_token=&",
-            "_csrf_token=1&_csrf_token=2",
-            "_csrf+token=1",
-        ] {
-            let fast: Vec<String> = urlencoded_tokens(body.as_bytes()).collect();
-            let full: Vec<String> = form_urlencoded::parse(body.as_bytes())
-                .filter(|(k, _)| k == mitten_core::csrf::TOKEN_FIELD)
-                .map(|(_, v)| v.into_owned())
-                .collect();
-            assert_eq!(fast, full, "{body}");
-        }
-    }
-}
-
 /// The `_csrf_token` string of a JSON object, refusing it twice (serde_json keeps the last
 /// duplicate silently, so the keys are walked here).
 fn json_token(bytes: &[u8]) -> Result<Option<String>, ()> {
@@ -205,5 +179,31 @@ fn json_token(bytes: &[u8]) -> Result<Option<String>, ()> {
         Ok(found) => single(found.into_iter()),
         // Not an object (an array, garbage): no token in it; the handler decides about the body.
         Err(_) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urlencoded_scan_matches_a_full_parse() {
+        for body in [
+            "a=1&_csrf_token=abc&b=2",
+            "%5Fcsrf_token=abc",
+            "_csrf%5Ftoken=a%2Bb+c",
+            "_csrf_token",
+            "x=_csrf_token%3Dno",
+            "&&_csrf_token=&",
+            "_csrf_token=1&_csrf_token=2",
+            "_csrf+token=1",
+        ] {
+            let fast: Vec<String> = urlencoded_tokens(body.as_bytes()).collect();
+            let full: Vec<String> = form_urlencoded::parse(body.as_bytes())
+                .filter(|(k, _)| k == mitten_core::csrf::TOKEN_FIELD)
+                .map(|(_, v)| v.into_owned())
+                .collect();
+            assert_eq!(fast, full, "{body}");
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! `GET`, `HEAD` or `OPTIONS` (a deny-list of safe methods: `TRACE`, `PROPFIND`, custom and
 //! lower-case methods are all checked), both tiers by default:
 //!
-//! 1. **Origin** ([`check_origin`](origin_check) rules): `Sec-Fetch-Site`, else `Origin` compared
+//! 1. **Origin** ([`OriginVerdict`]): `Sec-Fetch-Site`, else `Origin` compared
 //!    exactly with the app's public origin, else on HTTPS a strict `Referer`. A failure here is
 //!    final. WebSocket upgrades get this tier too (cross-site WebSocket hijacking).
 //! 2. **Token**: an HMAC of the session (or of a `__Host-` cookie secret when there is no session),
@@ -143,8 +143,11 @@ pub enum TokenMode {
     },
 }
 
+/// A predicate that exempts requests from the CSRF check.
+pub type ExemptIf = std::sync::Arc<dyn Fn(&RequestView<'_>) -> bool + Send + Sync>;
+
 /// CSRF settings. Secure by default: both tiers on, no exemption, no trusted origin.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct CsrfConfig {
     public_origin: Option<String>,
@@ -161,6 +164,20 @@ pub struct CsrfConfig {
     bind_user: bool,
     mode: TokenMode,
     key: Option<SecretKey>,
+    exempt_if: Option<ExemptIf>,
+}
+
+impl std::fmt::Debug for CsrfConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsrfConfig")
+            .field("public_origin", &self.public_origin)
+            .field("trusted", &self.trusted)
+            .field("exempt", &self.exempt)
+            .field("exempt_if", &self.exempt_if.as_ref().map(|_| "<predicate>"))
+            .field("report_only", &self.report_only)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for CsrfConfig {
@@ -187,7 +204,29 @@ impl CsrfConfig {
             bind_user: false,
             mode: TokenMode::PerSession,
             key: None,
+            exempt_if: None,
         }
+    }
+
+    /// Skips CSRF checks for every request the predicate accepts. **Dangerous**: a predicate
+    /// that looks at anything the attacker controls (a header, a query parameter, a raw path
+    /// prefix) turns off the protection for the attacker. Prefer [`exempt`](Self::exempt).
+    ///
+    /// ```
+    /// use mitten_core::csrf::CsrfConfig;
+    ///
+    /// // Requests from the internal network's service mesh carry no browser cookies.
+    /// let csrf = CsrfConfig::new().danger_exempt_if(|request| {
+    ///     request.connection.peer.is_some_and(|peer| peer.ip().is_loopback())
+    /// });
+    /// # let _ = csrf;
+    /// ```
+    pub fn danger_exempt_if(
+        mut self,
+        predicate: impl Fn(&RequestView<'_>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.exempt_if = Some(std::sync::Arc::new(predicate));
+        self
     }
 
     /// The origin browsers use for the app (`https://notes.example`). Needed behind a proxy
@@ -327,12 +366,13 @@ impl CsrfConfig {
             bind_user: self.bind_user,
             mode: self.mode,
             key: TokenKey::new(&self.key.unwrap_or_else(SecretKey::generate)),
+            exempt_if: self.exempt_if,
         })
     }
 }
 
 /// Validated CSRF settings: what the adapter consults on every request.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CsrfPolicy {
     rules: OriginRules,
     public_origin: Option<Origin>,
@@ -346,6 +386,18 @@ pub struct CsrfPolicy {
     bind_user: bool,
     mode: TokenMode,
     key: TokenKey,
+    exempt_if: Option<ExemptIf>,
+}
+
+impl std::fmt::Debug for CsrfPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsrfPolicy")
+            .field("public_origin", &self.public_origin)
+            .field("exempt", &self.exempt)
+            .field("report_only", &self.report_only)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What to do before looking at the token.
@@ -428,7 +480,9 @@ impl CsrfPolicy {
         if is_safe_method(view.method) && !upgrade {
             return Precheck::Skip;
         }
-        if self.exempt.iter().any(|p| p.matches(view.path())) {
+        if self.exempt.iter().any(|p| p.matches(view.path()))
+            || self.exempt_if.as_ref().is_some_and(|f| f(view))
+        {
             return Precheck::Skip;
         }
         let Some(public) = self.public(computed) else {

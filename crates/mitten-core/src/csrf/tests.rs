@@ -455,3 +455,18 @@ fn verify_binds_tokens() {
         Err(CsrfFailure::NoBinding)
     );
 }
+
+#[test]
+fn predicate_exemption_is_opt_in() {
+    let p = policy(CsrfConfig::new().danger_exempt_if(|view| view.path() == "/internal/metrics"));
+    let cross = [("sec-fetch-site", "cross-site")];
+    assert_eq!(
+        precheck_with(&p, Method::POST, "/internal/metrics", true, &cross),
+        Precheck::Skip
+    );
+    assert_eq!(
+        precheck_with(&p, Method::POST, "/notes", true, &cross),
+        refused(CsrfFailure::CrossSite)
+    );
+    assert!(!format!("{p:?}").contains("key"), "no key in Debug");
+}
