@@ -61,17 +61,17 @@ impl AppState {
     }
 }
 
-/// The routes of DEMO.md that exist so far.
-pub(crate) fn routes(state: AppState) -> Router {
+/// The routes of DEMO.md. `json_guard` is off only in the browser suite's control mode.
+pub(crate) fn routes(state: AppState, json_guard: bool) -> Router {
+    let list_notes = if json_guard {
+        get(notes::list_notes).layer(JsonGuardLayer::new(JsonGuard::new()))
+    } else {
+        get(notes::list_notes)
+    };
     Router::new()
         .route("/", get(notes::index))
         .route("/notes", post(notes::add_note))
-        .route(
-            "/api/notes",
-            get(notes::list_notes)
-                .layer(JsonGuardLayer::new(JsonGuard::new()))
-                .post(notes::create_note),
-        )
+        .route("/api/notes", list_notes.post(notes::create_note))
         .route("/hooks/echo", post(endpoints::echo_hook))
         .route(
             "/csp-report",

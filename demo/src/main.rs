@@ -12,7 +12,9 @@ mod uploads;
 
 use std::process::ExitCode;
 
+use mitten::csp::ContentSecurityPolicy;
 use mitten::csrf::CsrfConfig;
+use mitten::headers::{FrameOptions, SecurityHeaders};
 use mitten::https::HttpsRedirect;
 use mitten::session::{MemoryStore, SessionConfig, Sessions};
 use mitten::{Config, Mitten};
@@ -103,12 +105,36 @@ async fn run(options: Options) -> Result<(), Error> {
     if let Some(origin) = &options.public_origin {
         csrf = csrf.public_origin(origin);
     }
-    let mitten = Mitten::new(Config::strict())?
-        .with_sessions(sessions)
-        .with_csrf(csrf)?;
-    let app = app::routes(app::AppState::new(data_dir.clone()))
-        .layer(CatchPanicLayer::new())
-        .layer(mitten.layer());
+    let mut headers = SecurityHeaders::strict();
+    if options.csp_report_only {
+        headers = headers.csp(
+            ContentSecurityPolicy::strict()
+                .report_uri("/csp-report")
+                .report_only(),
+        );
+    }
+    let mitten = if options.danger_unprotected {
+        eprintln!(
+            "mitten-demo: --danger-unprotected: CSP, framing protection, CSRF and the JSON guard are OFF (tests only)"
+        );
+        let headers = headers
+            .danger_without_csp()
+            .frame_options(FrameOptions::DangerAllowAny);
+        // Report-only: every check runs and logs, none refuses.
+        Mitten::new(Config::strict().headers(headers))?
+            .with_sessions(sessions)
+            .with_csrf(csrf.report_only())?
+    } else {
+        Mitten::new(Config::strict().headers(headers))?
+            .with_sessions(sessions)
+            .with_csrf(csrf)?
+    };
+    let app = app::routes(
+        app::AppState::new(data_dir.clone()),
+        !options.danger_unprotected,
+    )
+    .layer(CatchPanicLayer::new())
+    .layer(mitten.layer());
 
     let (stop, stopped) = watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
@@ -124,7 +150,7 @@ async fn run(options: Options) -> Result<(), Error> {
             ),
         )?;
         let redirect_app =
-            app::routes(app::AppState::new(data_dir.clone())).layer(redirect.layer());
+            app::routes(app::AppState::new(data_dir.clone()), true).layer(redirect.layer());
         println!(
             "redirecting http://{} to {public_origin}",
             redirect_listener.local_addr()?

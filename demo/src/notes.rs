@@ -95,7 +95,10 @@ pub(crate) async fn index(
       <label>File <input type="file" name="file" required></label>
       <button type="submit">Upload</button>
     </form>
-    <script nonce="{nonce}">document.documentElement.dataset.nonce = "ok";</script>
+    <script nonce="{nonce}">
+      document.documentElement.dataset.nonce = "ok";
+      if (window.top !== window) window.parent.postMessage("mitten-demo-framed", "*");
+    </script>
     <script>document.documentElement.dataset.canary = "ran";</script>
   </body>
 </html>

@@ -14,6 +14,8 @@ pub(crate) struct Options {
     pub(crate) public_origin: Option<String>,
     pub(crate) data_dir: Option<PathBuf>,
     pub(crate) redis: Option<String>,
+    pub(crate) csp_report_only: bool,
+    pub(crate) danger_unprotected: bool,
 }
 
 pub(crate) const USAGE: &str = "\
@@ -26,6 +28,9 @@ usage: mitten-demo [OPTIONS]
   --public-origin URL       the origin browsers see [MITTEN_DEMO_PUBLIC_ORIGIN]
   --redis URL               keep sessions in Redis instead of memory [MITTEN_DEMO_REDIS]
   --data-dir DIR            where uploads are stored (default: a fresh temporary directory)
+  --csp-report-only         send the CSP as Content-Security-Policy-Report-Only, reporting to /csp-report
+  --danger-unprotected      TESTS ONLY: no CSP, framing allowed, no CSRF check, no JSON guard
+                            (the control case of the browser suite: every attack must succeed)
   -h, --help                this text
 ";
 
@@ -47,6 +52,8 @@ impl Options {
             public_origin: env("MITTEN_DEMO_PUBLIC_ORIGIN"),
             data_dir: None,
             redis: env("MITTEN_DEMO_REDIS"),
+            csp_report_only: false,
+            danger_unprotected: false,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -71,6 +78,8 @@ impl Options {
                 "--public-origin" => options.public_origin = Some(value()?),
                 "--data-dir" => options.data_dir = Some(value()?.into()),
                 "--redis" => options.redis = Some(value()?),
+                "--csp-report-only" => options.csp_report_only = true,
+                "--danger-unprotected" => options.danger_unprotected = true,
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown option {other}")),
             }

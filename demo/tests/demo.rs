@@ -2,101 +2,12 @@
 
 #![allow(clippy::panic)] // A test fails by panicking.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
-/// A running demo process, stopped when dropped.
-struct Demo {
-    child: Child,
-    lines: Vec<String>,
-}
+mod support;
 
-impl Demo {
-    fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mitten-demo"))
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the demo");
-        let stdout = child.stdout.take().expect("stdout");
-        let (send, receive) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut lines = Vec::new();
-        loop {
-            let line = receive
-                .recv_timeout(Duration::from_secs(30))
-                .expect("the demo prints `listening on <url>` within 30 s");
-            let done = line.starts_with("listening on ");
-            lines.push(line);
-            if done {
-                break;
-            }
-        }
-        Self { child, lines }
-    }
-
-    fn value_after(&self, prefix: &str) -> String {
-        let line = self
-            .lines
-            .iter()
-            .find(|l| l.starts_with(prefix))
-            .unwrap_or_else(|| panic!("no line starting with {prefix:?} in {:?}", self.lines));
-        line[prefix.len()..]
-            .split_whitespace()
-            .next()
-            .expect("value")
-            .to_owned()
-    }
-
-    fn url(&self) -> String {
-        self.value_after("listening on ")
-    }
-
-    fn cert_pem(&self) -> Vec<u8> {
-        let line = self
-            .lines
-            .iter()
-            .find(|l| l.contains("written to "))
-            .expect("certificate line");
-        let path = line.rsplit("written to ").next().expect("path");
-        std::fs::read(path).expect("read the certificate")
-    }
-
-    /// Sends SIGTERM and waits for a clean exit, keeping the test's runtime free so that open
-    /// client connections can take part in the graceful shutdown.
-    async fn terminate(mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        for _ in 0..100 {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the demo did not stop within 5 s of SIGTERM");
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::Demo;
 
 /// A client that behaves like this site's own pages in a browser: it keeps cookies, reads the
 /// CSRF token from the page's `<meta name="csrf-token">`, and sends `Sec-Fetch-Site: same-origin`.
@@ -251,7 +162,8 @@ async fn page_has_nonced_script_canary_and_headers_over_plain_http() {
     let nonce = nonce_of(&response);
     let body = response.text().await.expect("body");
     assert!(body.contains(&format!(
-        r#"<script nonce="{nonce}">document.documentElement.dataset.nonce = "ok";</script>"#
+        r#"<script nonce="{nonce}">
+      document.documentElement.dataset.nonce = "ok";"#
     )));
     assert!(body.contains(r#"<script>document.documentElement.dataset.canary = "ran";</script>"#));
     assert!(body.contains(r#"<form method="post" action="/notes">"#));

@@ -104,33 +104,41 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
             .extensions
             .get::<mitten_core::session::Session>()
             .cloned()
-            .ok_or(SessionUnavailable { configured: false })?;
+            .ok_or(SessionUnavailable {
+                configured: false,
+                what: "sessions",
+            })?;
         session.load().await.map_err(|error| {
             tracing::error!(target: "mitten", %error, "session store failed; answering 503");
-            SessionUnavailable { configured: true }
+            SessionUnavailable {
+                configured: true,
+                what: "sessions",
+            }
         })?;
         Ok(Session(session))
     }
 }
 
-/// The session could not be loaded: the store failed (503), or sessions are not configured on
-/// this route (500, a programming error).
+/// The session (or the CSRF token, which may need it) could not be had: the store failed (503),
+/// or sessions or CSRF protection are not configured on this route (500, a programming error).
 #[cfg(feature = "sessions")]
 #[derive(Debug, Clone, Copy)]
 pub struct SessionUnavailable {
     configured: bool,
+    what: &'static str,
 }
 
 #[cfg(feature = "sessions")]
 impl IntoResponse for SessionUnavailable {
     fn into_response(self) -> Response {
         if !self.configured {
-            tracing::error!(target: "mitten", "Session extractor used without Mitten::with_sessions");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Sessions are not configured on this route.",
-            )
-                .into_response();
+            tracing::error!(target: "mitten", what = self.what, "extractor used on a route where Mitten does not provide it");
+            let message = if self.what == "csrf" {
+                "CSRF protection is not configured on this route."
+            } else {
+                "Sessions are not configured on this route."
+            };
+            return (StatusCode::INTERNAL_SERVER_ERROR, message).into_response();
         }
         let response = crate::reject::rejection_response::<axum::body::Body>(
             mitten_core::Rejection::SessionStoreUnavailable,
@@ -196,8 +204,10 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let Some(context) = parts.extensions.get::<crate::CsrfContext>().cloned() else {
-            tracing::error!(target: "mitten", "CsrfToken extractor used without Mitten::with_csrf");
-            return Err(SessionUnavailable { configured: false });
+            return Err(SessionUnavailable {
+                configured: false,
+                what: "csrf",
+            });
         };
         let session = parts
             .extensions
@@ -207,6 +217,9 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
             .render(session.as_ref())
             .await
             .map(CsrfToken)
-            .map_err(|_| SessionUnavailable { configured: true })
+            .map_err(|_| SessionUnavailable {
+                configured: true,
+                what: "sessions",
+            })
     }
 }

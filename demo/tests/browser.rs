@@ -1,0 +1,529 @@
+//! The protections in a real browser: Debian's headless Chromium driven through ChromeDriver,
+//! against the demo (on `https://127.0.0.1:<port>`) and an attacker site served here on
+//! `http://localhost:<other port>` (a different site). Each attack also runs against the demo in
+//! its `--danger-unprotected` control mode, where it must succeed: a case whose attack cannot
+//! succeed unprotected would prove nothing.
+//!
+//! Needs `chromium` and `chromedriver` (Debian's `chromium` and `chromium-driver`; `.ci/run`
+//! installs them). Without them the tests fail when `CI` is set, and are reported as not run
+//! otherwise.
+
+#![allow(clippy::panic)] // A test fails by panicking.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Query;
+use axum::response::Html;
+use axum::routing::get;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use support::Demo;
+
+/// Chromium under ChromeDriver, with a fresh profile; killed when dropped.
+struct Chrome {
+    driver: Child,
+    client: Client,
+    profile: PathBuf,
+}
+
+impl Chrome {
+    async fn start() -> Option<Self> {
+        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists());
+        let driver_ok = Command::new("chromedriver")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok();
+        let (Some(chromium), true) = (chromium, driver_ok) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but chromium/chromedriver are not installed"
+            );
+            eprintln!("chromium or chromedriver not found; browser tests not run (CI runs them)");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let profile = std::env::temp_dir().join(format!("mitten-chrome-{port}"));
+        let _ = std::fs::remove_dir_all(&profile);
+        let capabilities = json!({
+            "acceptInsecureCerts": true,
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", format!("--user-data-dir={}", profile.display()),
+                ],
+            },
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let mut client = None;
+        for _ in 0..100 {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(c) => {
+                    client = Some(c);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let client = client.expect("a browser session from chromedriver");
+        Some(Self {
+            driver,
+            client,
+            profile,
+        })
+    }
+
+    async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("navigate");
+    }
+
+    async fn eval(&self, script: &str) -> Value {
+        self.client.execute(script, vec![]).await.expect("script")
+    }
+
+    /// Waits up to 5 s for `document.title` to become one of `expected`, and returns it.
+    async fn title_among(&self, expected: &[&str]) -> String {
+        let mut title = String::new();
+        for _ in 0..50 {
+            title = self.client.title().await.expect("title");
+            if expected.contains(&title.as_str()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        title
+    }
+
+    async fn close(mut self) {
+        let client = self.client.clone();
+        let _ = client.close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+        std::mem::forget(self);
+    }
+}
+
+/// The attacker's pages, each aiming at `target` (the demo's URL).
+async fn attacker() -> String {
+    async fn frame(Query(q): Query<Vec<(String, String)>>) -> Html<String> {
+        let target = param(&q, "target");
+        Html(format!(
+            r#"<!doctype html><title>loading</title>
+<iframe src="{target}/" width="400" height="300"></iframe>
+<script>
+  addEventListener("message", e => {{ if (e.data === "mitten-demo-framed") document.title = "framed"; }});
+  setTimeout(() => {{ if (document.title !== "framed") document.title = "not-framed"; }}, 3000);
+</script>"#
+        ))
+    }
+    async fn form(Query(q): Query<Vec<(String, String)>>) -> Html<String> {
+        let target = param(&q, "target");
+        let text = param(&q, "text");
+        let meta = if param(&q, "referrer") == "none" {
+            r#"<meta name="referrer" content="no-referrer">"#
+        } else {
+            ""
+        };
+        Html(format!(
+            r#"<!doctype html><html><head>{meta}<title>attack</title></head><body>
+<form id="f" method="post" action="{target}/notes"><input name="text" value="{text}"></form>
+<script>document.getElementById("f").submit();</script></body></html>"#
+        ))
+    }
+    async fn fetch(Query(q): Query<Vec<(String, String)>>) -> Html<String> {
+        let target = param(&q, "target");
+        let text = param(&q, "text");
+        Html(format!(
+            r#"<!doctype html><title>sending</title><script>
+fetch("{target}/notes", {{ method: "POST", mode: "no-cors", credentials: "include",
+  headers: {{ "Content-Type": "application/x-www-form-urlencoded" }}, body: "text={text}" }})
+  .then(() => document.title = "sent", () => document.title = "sent");
+</script>"#
+        ))
+    }
+    async fn websocket(Query(q): Query<Vec<(String, String)>>) -> Html<String> {
+        let target = param(&q, "target").replacen("https://", "wss://", 1);
+        Html(format!(
+            r#"<!doctype html><title>connecting</title><script>
+const ws = new WebSocket("{target}/ws");
+ws.onopen = () => document.title = "ws-open";
+ws.onerror = () => document.title = "ws-refused";
+ws.onclose = () => {{ if (document.title !== "ws-open") document.title = "ws-refused"; }};
+</script>"#
+        ))
+    }
+    fn param(q: &[(String, String)], name: &str) -> String {
+        q.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+    let app = Router::new()
+        .route("/frame", get(frame))
+        .route("/form", get(form))
+        .route("/fetch", get(fetch))
+        .route("/ws", get(websocket));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    // Addressed as localhost: another site than 127.0.0.1.
+    format!("http://localhost:{}", addr.port())
+}
+
+/// The texts of the notes the demo stored.
+async fn notes(demo: &Demo) -> Vec<String> {
+    let cert = reqwest::Certificate::from_pem(&demo.cert_pem()).expect("cert");
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(cert)
+        .build()
+        .expect("client");
+    let body = client
+        .get(format!("{}/api/notes", demo.url()))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .expect("notes")
+        .text()
+        .await
+        .expect("body");
+    let notes: Value = serde_json::from_str(&body).expect("json");
+    notes
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|n| n["text"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Runs every cross-site attack against a demo and reports which succeeded.
+async fn attack(chrome: &Chrome, demo: &Demo, evil: &str) -> (bool, bool, bool, bool, bool, bool) {
+    let target = demo.url();
+    chrome.goto(&format!("{evil}/frame?target={target}")).await;
+    let framed = chrome.title_among(&["framed", "not-framed"]).await == "framed";
+
+    chrome
+        .goto(&format!("{evil}/form?target={target}&text=form-attack"))
+        .await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    chrome
+        .goto(&format!(
+            "{evil}/form?target={target}&text=noreferrer-attack&referrer=none"
+        ))
+        .await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    chrome
+        .goto(&format!("{evil}/fetch?target={target}&text=fetch-attack"))
+        .await;
+    let _ = chrome.title_among(&["sent"]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stored = notes(demo).await;
+
+    chrome.goto(&format!("{evil}/ws?target={target}")).await;
+    let ws_open = chrome.title_among(&["ws-open", "ws-refused"]).await == "ws-open";
+
+    chrome.goto(&format!("{target}/")).await;
+    let canary = chrome
+        .eval("return document.documentElement.dataset.canary || null")
+        .await;
+    (
+        framed,
+        stored.iter().any(|t| t == "form-attack"),
+        stored.iter().any(|t| t == "noreferrer-attack"),
+        stored.iter().any(|t| t == "fetch-attack"),
+        ws_open,
+        canary == "ran",
+    )
+}
+
+#[tokio::test]
+async fn attacks_fail_against_mitten_and_succeed_without_it() {
+    let Some(chrome) = Chrome::start().await else {
+        return;
+    };
+    let evil = attacker().await;
+
+    let protected = Demo::start(&["--addr", "127.0.0.1:0", "--tls"]);
+    chrome.goto(&format!("{}/", protected.url())).await;
+    assert_eq!(
+        chrome
+            .eval("return document.documentElement.dataset.nonce || null")
+            .await,
+        "ok",
+        "the nonce'd inline script runs"
+    );
+    let (framed, form, noreferrer, fetch, ws, canary) = attack(&chrome, &protected, &evil).await;
+    assert!(!canary, "CSP blocks the inline script without the nonce");
+    assert!(!framed, "the attacker cannot frame the page");
+    assert!(!form, "a cross-site auto-submitting form stores nothing");
+    assert!(!noreferrer, "nor with Referrer-Policy: no-referrer");
+    assert!(!fetch, "a no-cors fetch POST stores nothing");
+    assert!(!ws, "a cross-site WebSocket does not open");
+
+    let control = Demo::start(&["--addr", "127.0.0.1:0", "--tls", "--danger-unprotected"]);
+    let (framed, form, noreferrer, fetch, ws, canary) = attack(&chrome, &control, &evil).await;
+    assert!(canary, "control: without CSP the canary runs");
+    assert!(
+        framed,
+        "control: without framing protection the frame renders"
+    );
+    assert!(
+        form,
+        "control: without CSRF protection the form attack stores a note"
+    );
+    assert!(noreferrer, "control: and so does the no-referrer one");
+    assert!(fetch, "control: and the no-cors fetch");
+    assert!(
+        ws,
+        "control: without origin checks the cross-site WebSocket opens"
+    );
+    chrome.close().await;
+}
+
+#[tokio::test]
+async fn the_demo_works_by_clicking() {
+    let Some(chrome) = Chrome::start().await else {
+        return;
+    };
+    let demo = Demo::start(&["--addr", "127.0.0.1:0", "--tls"]);
+    let url = demo.url();
+    chrome.goto(&format!("{url}/")).await;
+
+    // A note, by typing and clicking.
+    let note_form = chrome
+        .client
+        .find(Locator::Css(r#"form[action="/notes"]"#))
+        .await
+        .expect("note form");
+    note_form
+        .find(Locator::Css(r#"input[name="text"]"#))
+        .await
+        .expect("input")
+        .send_keys("typed in a browser")
+        .await
+        .expect("type");
+    note_form
+        .find(Locator::Css("button"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    chrome
+        .client
+        .wait()
+        .for_element(Locator::Css("#notes"))
+        .await
+        .expect("page");
+    assert!(
+        chrome
+            .client
+            .source()
+            .await
+            .expect("source")
+            .contains("typed in a browser")
+    );
+
+    // Login: a new session cookie, HttpOnly and SameSite=Lax as the browser sees it.
+    let before: Vec<String> = cookie_values(&chrome, "__Host-mitten-session").await;
+    let login_form = chrome
+        .client
+        .find(Locator::Css(r#"form[action="/login"]"#))
+        .await
+        .expect("login form");
+    login_form
+        .find(Locator::Css(r#"input[name="username"]"#))
+        .await
+        .expect("input")
+        .send_keys("alice")
+        .await
+        .expect("type");
+    login_form
+        .find(Locator::Css("button"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    let user = chrome
+        .client
+        .wait()
+        .for_element(Locator::Css("#user"))
+        .await
+        .expect("signed in");
+    assert_eq!(user.text().await.expect("text"), "alice");
+    let after = cookie_values(&chrome, "__Host-mitten-session").await;
+    assert_eq!(after.len(), 1);
+    assert_ne!(before, after, "login changes the session cookie");
+    for cookie in chrome.client.get_all_cookies().await.expect("cookies") {
+        assert_eq!(
+            cookie.http_only(),
+            Some(true),
+            "{} is HttpOnly",
+            cookie.name()
+        );
+        assert_eq!(
+            cookie.same_site(),
+            Some(cookie::SameSite::Lax),
+            "{} is SameSite=Lax",
+            cookie.name()
+        );
+        assert_eq!(cookie.secure(), Some(true), "{} is Secure", cookie.name());
+    }
+
+    // fetch() with the meta tag's token.
+    let status = chrome
+        .client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               const token = document.querySelector('meta[name="csrf-token"]').content;
+               fetch("/api/notes", { method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": token },
+                                     body: JSON.stringify({ text: "from fetch" }) }).then(r => done(r.status), e => done(String(e)));"#,
+            vec![],
+        )
+        .await
+        .expect("fetch");
+    assert_eq!(status, 201);
+
+    // Upload, by choosing a file and clicking.
+    let file = std::env::temp_dir().join(format!("mitten-upload-{}.txt", std::process::id()));
+    std::fs::write(&file, "uploaded from a browser").expect("file");
+    chrome.goto(&format!("{url}/")).await;
+    let upload_form = chrome
+        .client
+        .find(Locator::Css(r#"form[action="/upload"]"#))
+        .await
+        .expect("upload form");
+    upload_form
+        .find(Locator::Css(r#"input[type="file"]"#))
+        .await
+        .expect("input")
+        .send_keys(&file.display().to_string())
+        .await
+        .expect("choose");
+    upload_form
+        .find(Locator::Css("button"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let body = chrome.eval("return document.body.innerText").await;
+    let _ = std::fs::remove_file(&file);
+    let stored: Value =
+        serde_json::from_str(body.as_str().expect("text")).expect("the upload's JSON");
+    assert!(stored["url"].as_str().expect("url").starts_with("/files/"));
+
+    // Logout ends the session.
+    chrome.goto(&format!("{url}/")).await;
+    let logout_form = chrome
+        .client
+        .find(Locator::Css(r#"form[action="/logout"]"#))
+        .await
+        .expect("logout form");
+    logout_form
+        .find(Locator::Css("button"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    chrome
+        .client
+        .wait()
+        .for_element(Locator::Css("#notes"))
+        .await
+        .expect("page");
+    assert!(
+        chrome
+            .client
+            .source()
+            .await
+            .expect("source")
+            .contains("Not signed in.")
+    );
+    assert!(
+        cookie_values(&chrome, "__Host-mitten-session")
+            .await
+            .is_empty(),
+        "the session cookie is gone"
+    );
+    let notes = notes(&demo).await;
+    assert!(
+        notes.contains(&"typed in a browser".to_owned())
+            && notes.contains(&"from fetch".to_owned())
+    );
+    chrome.close().await;
+}
+
+#[tokio::test]
+async fn report_only_violations_reach_csp_report() {
+    let Some(chrome) = Chrome::start().await else {
+        return;
+    };
+    let demo = Demo::start(&["--addr", "127.0.0.1:0", "--tls", "--csp-report-only"]);
+    chrome.goto(&format!("{}/", demo.url())).await;
+    assert_eq!(
+        chrome
+            .eval("return document.documentElement.dataset.canary || null")
+            .await,
+        "ran",
+        "report-only blocks nothing"
+    );
+    let mut reported = false;
+    for _ in 0..50 {
+        if demo.logged("CSP violation reported") {
+            reported = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        reported,
+        "the browser's violation report reached /csp-report"
+    );
+    chrome.close().await;
+}
+
+async fn cookie_values(chrome: &Chrome, name: &str) -> Vec<String> {
+    chrome
+        .client
+        .get_all_cookies()
+        .await
+        .expect("cookies")
+        .into_iter()
+        .filter(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+        .collect()
+}

@@ -1,0 +1,123 @@
+//! Helpers shared by the demo's test files.
+
+#![allow(dead_code, clippy::panic)] // Each test file uses part of it; a test fails by panicking.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+/// A running demo process, stopped when dropped.
+pub(crate) struct Demo {
+    child: Child,
+    lines: Vec<String>,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Demo {
+    pub(crate) fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mitten-demo"))
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the demo");
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr_pipe = child.stderr.take().expect("stderr");
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr_pipe).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("demo: {line}");
+                sink.lock().expect("lock").push(line);
+            }
+        });
+        let (send, receive) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut lines = Vec::new();
+        loop {
+            let line = receive
+                .recv_timeout(Duration::from_secs(30))
+                .expect("the demo prints `listening on <url>` within 30 s");
+            let done = line.starts_with("listening on ");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        Self {
+            child,
+            lines,
+            stderr,
+        }
+    }
+
+    pub(crate) fn value_after(&self, prefix: &str) -> String {
+        let line = self
+            .lines
+            .iter()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starting with {prefix:?} in {:?}", self.lines));
+        line[prefix.len()..]
+            .split_whitespace()
+            .next()
+            .expect("value")
+            .to_owned()
+    }
+
+    pub(crate) fn url(&self) -> String {
+        self.value_after("listening on ")
+    }
+
+    /// Whether the demo logged a line containing `needle` (on stderr).
+    pub(crate) fn logged(&self, needle: &str) -> bool {
+        self.stderr
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|line| line.contains(needle))
+    }
+
+    pub(crate) fn cert_pem(&self) -> Vec<u8> {
+        let line = self
+            .lines
+            .iter()
+            .find(|l| l.contains("written to "))
+            .expect("certificate line");
+        let path = line.rsplit("written to ").next().expect("path");
+        std::fs::read(path).expect("read the certificate")
+    }
+
+    /// Sends SIGTERM and waits for a clean exit, keeping the test's runtime free so that open
+    /// client connections can take part in the graceful shutdown.
+    pub(crate) async fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the demo did not stop within 5 s of SIGTERM");
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
