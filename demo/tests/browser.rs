@@ -186,8 +186,16 @@ ws.onclose = () => {{ if (document.title !== "ws-open") document.title = "ws-ref
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     }
+    async fn script(Query(q): Query<Vec<(String, String)>>) -> Html<String> {
+        let target = param(&q, "target");
+        Html(format!(
+            r#"<!doctype html><title>including</title>
+<script src="{target}/api/notes" onload="document.title = 'script-ran'" onerror="document.title = 'script-failed'"></script>"#
+        ))
+    }
     let app = Router::new()
         .route("/frame", get(frame))
+        .route("/script", get(script))
         .route("/form", get(form))
         .route("/fetch", get(fetch))
         .route("/ws", get(websocket));
@@ -306,6 +314,40 @@ async fn attacks_fail_against_mitten_and_succeed_without_it() {
     assert!(
         ws,
         "control: without origin checks the cross-site WebSocket opens"
+    );
+    chrome.close().await;
+}
+
+/// `<script src="/api/notes">` from another site. Chromium itself never runs `application/json`
+/// as a script, protected or not, so what this shows is the guard refusing a real browser's
+/// cross-site script request (403, logged) where the unprotected demo serves the JSON.
+#[tokio::test]
+async fn json_cannot_be_included_as_a_script() {
+    let Some(chrome) = Chrome::start().await else {
+        return;
+    };
+    let evil = attacker().await;
+    let protected = Demo::start(&["--addr", "127.0.0.1:0", "--tls"]);
+    chrome
+        .goto(&format!("{evil}/script?target={}", protected.url()))
+        .await;
+    assert_eq!(
+        chrome.title_among(&["script-ran", "script-failed"]).await,
+        "script-failed"
+    );
+    assert!(
+        protected.logged("json_destination"),
+        "the guard refused the browser's script request"
+    );
+
+    let control = Demo::start(&["--addr", "127.0.0.1:0", "--tls", "--danger-unprotected"]);
+    chrome
+        .goto(&format!("{evil}/script?target={}", control.url()))
+        .await;
+    let _ = chrome.title_among(&["script-ran", "script-failed"]).await;
+    assert!(
+        !control.logged("json_destination"),
+        "control: the JSON was served to the cross-site script request"
     );
     chrome.close().await;
 }
