@@ -1,0 +1,40 @@
+//! The CSRF tier-1 decision on arbitrary Sec-Fetch-Site, Origin and Referer values: no panic,
+//! and nothing but this site's own origin (or same-origin Fetch Metadata) ever gets through.
+#![no_main]
+
+use http::{HeaderMap, HeaderValue, Method, Uri};
+use libfuzzer_sys::fuzz_target;
+use mitten_core::csrf::{CsrfConfig, Precheck};
+use mitten_core::{ConnectionInfo, Origin, RequestView};
+
+fuzz_target!(|data: &[u8]| {
+    let policy = CsrfConfig::new().public_origin("https://app.example").build().expect("valid");
+    let mut headers = HeaderMap::new();
+    for (i, chunk) in data.split(|&b| b == b'\n').take(4).enumerate() {
+        let name = ["sec-fetch-site", "origin", "referer", "origin"][i];
+        if let Ok(value) = HeaderValue::from_bytes(chunk) {
+            headers.append(name, value);
+        }
+    }
+    let uri = Uri::from_static("/notes");
+    let view = RequestView { method: &Method::POST, uri: &uri, headers: &headers, connection: ConnectionInfo::default() };
+    let verdict = policy.precheck(&view, true, None);
+    if verdict != Precheck::NeedToken {
+        return;
+    }
+    let ours = Origin::parse("https://app.example").expect("origin");
+    let sites: Vec<&HeaderValue> = headers.get_all("sec-fetch-site").iter().collect();
+    let origins: Vec<&HeaderValue> = headers.get_all("origin").iter().collect();
+    match (sites.as_slice(), origins.as_slice()) {
+        ([site], _) => assert_eq!(site.as_bytes(), b"same-origin"),
+        ([], [origin]) => assert_eq!(Origin::parse(origin.to_str().expect("ascii")).ok(), Some(ours)),
+        ([], []) => {
+            let referers: Vec<&HeaderValue> = headers.get_all("referer").iter().collect();
+            // A missing Referer on HTTPS leaves it to the token; a present one must be ours.
+            if let [referer] = referers.as_slice() {
+                assert!(referer.to_str().expect("ascii").to_ascii_lowercase().starts_with("https://app.example"));
+            }
+        }
+        _ => panic!("several Sec-Fetch-Site or Origin headers got through"),
+    }
+});
