@@ -1,5 +1,7 @@
 //! Shared helpers for the benchmarks in `benches/` (not a library for users).
 
+pub mod stacks;
+
 use std::future::Future;
 use std::pin::pin;
 use std::process::{Child, Command, Stdio};

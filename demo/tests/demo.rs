@@ -581,11 +581,19 @@ async fn login_flow(extra_args: &[&str]) {
         }
     };
 
-    // An anonymous page view stores nothing and sets no session cookie.
-    let mut anonymous = Browser::new(&url);
-    let _ = anonymous.token().await;
+    // A visitor that never touched the session (no form rendered) gets no session cookie.
+    let untouched = plain_client()
+        .get(format!("{url}/api/notes"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .expect("notes");
     assert!(
-        !anonymous.cookies.contains_key(SESSION),
+        untouched
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .all(|v| !v.to_str().unwrap_or_default().starts_with(SESSION)),
         "no session for an untouched visitor"
     );
 
@@ -1007,8 +1015,8 @@ async fn referer_check_runs_behind_tls() {
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("__Host-mitten-csrf="))
-        .expect("csrf cookie")
+        .find(|v| v.starts_with("__Host-mitten-session="))
+        .expect("the session holding the CSRF secret")
         .split(';')
         .next()
         .expect("pair")

@@ -14,6 +14,7 @@ use mitten_core::csrf::{
     Binding, COOKIE_NAME, CookieSecret, CsrfFailure, CsrfPolicy, Precheck, TokenMode,
     token_from_headers,
 };
+use mitten_core::session::CSRF_SECRET_KEY;
 use mitten_core::{Policy, Rejection, RequestView};
 use tower_service::Service;
 
@@ -46,13 +47,25 @@ impl CsrfContext {
             .map_or(0, |d| d.as_secs());
         if let Some(session) = session {
             session.load().await?;
-            if let Some(key) = session.binding() {
-                return Ok(self.policy.render(
-                    Binding::Session(key.as_bytes()),
-                    session.user_id().as_deref(),
-                    now,
-                ));
-            }
+            let secret = match session_secret(session) {
+                Some(secret) => secret,
+                None => {
+                    // Created with the session, in this same response (Django's
+                    // CSRF_USE_SESSIONS): the token rendered now verifies on the next request.
+                    let secret = CookieSecret::generate();
+                    session
+                        .insert(CSRF_SECRET_KEY, secret.to_cookie_value())
+                        .map_err(|_| {
+                            mitten_core::session::StoreError::new("cannot store the CSRF secret")
+                        })?;
+                    secret
+                }
+            };
+            return Ok(self.policy.render(
+                session_binding(&secret),
+                session.user_id().as_deref(),
+                now,
+            ));
         }
         let secret = match &self.cookie_secret {
             Some(secret) => secret.clone(),
@@ -307,7 +320,7 @@ where
     };
     let verdict = match session {
         Some(session) => match session.load().await {
-            Ok(()) => verdict(csrf, token.as_deref(), session, context).await,
+            Ok(()) => verdict(csrf, token.as_deref(), session).await,
             // The store is down: fail closed, as the session layer does.
             Err(_) => {
                 return Err((
@@ -329,22 +342,32 @@ where
     }
 }
 
+/// The CSRF secret kept in the session, if there is one.
+fn session_secret(session: &mitten_core::session::Session) -> Option<CookieSecret> {
+    session
+        .get::<String>(CSRF_SECRET_KEY)
+        .and_then(|text| CookieSecret::parse(&text))
+}
+
+/// A session-held secret binds tokens as the session (a label apart from cookie-held ones).
+fn session_binding(secret: &CookieSecret) -> Binding<'_> {
+    match secret.binding() {
+        Binding::Cookie(bytes) | Binding::Session(bytes) => Binding::Session(bytes),
+    }
+}
+
 async fn verdict(
     csrf: &CsrfPolicy,
     token: Option<&str>,
     session: &mitten_core::session::Session,
-    context: &CsrfContext,
 ) -> Result<(), CsrfFailure> {
-    let key = session.binding();
-    let binding = match &key {
-        Some(key) => Some(Binding::Session(key.as_bytes())),
-        None => context.cookie_secret.as_ref().map(CookieSecret::binding),
-    };
+    let secret = session_secret(session);
+    let binding = secret.as_ref().map(session_binding);
     match csrf.mode() {
         TokenMode::PerSession => csrf.verify(token, binding, session.user_id().as_deref()),
         TokenMode::OneTime { max_age } => {
             let token = token.ok_or(CsrfFailure::TokenMissing)?;
-            let (Some(_), Some(binding)) = (&key, binding) else {
+            let Some(binding) = binding else {
                 return Err(CsrfFailure::NoBinding);
             };
             let now = std::time::SystemTime::now()

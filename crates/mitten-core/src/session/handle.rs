@@ -11,6 +11,10 @@ use super::engine::{CookieRead, Sessions};
 use super::store::{Cas, StoreError};
 use super::{Record, SessionId, StoreKey};
 
+/// The session key holding the CSRF token secret when sessions are on (see `csrf`).
+/// [`Session::regenerate`] removes it, so CSRF tokens rotate at login.
+pub const CSRF_SECRET_KEY: &str = "_mitten.csrf";
+
 /// How many times a write is retried after losing a compare-and-set race. Each round lets one
 /// racer through, so this bounds how many requests of one session can write at the same moment
 /// before one of them gets a 503.
@@ -201,6 +205,7 @@ impl Session {
     /// record is deleted, so an ID an attacker planted or saw before is worth nothing. Call it at
     /// login and at every privilege change. Anything bound to the ID (the CSRF token) rotates.
     pub fn regenerate(&self) {
+        self.record(Change::Remove(CSRF_SECRET_KEY.to_owned()));
         self.state().regenerate = true;
     }
 

@@ -46,7 +46,7 @@ pub mod conformance;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{SameSite, SessionConfig};
 pub use engine::Sessions;
-pub use handle::Session;
+pub use handle::{CSRF_SECRET_KEY, Session};
 pub use id::{SessionId, StoreKey};
 pub use memory::MemoryStore;
 pub use record::Record;

@@ -1,0 +1,133 @@
+//! The applications the stack benchmarks compare: the same two routes (`GET /` renders a form
+//! with a CSRF token and starts a session, `POST /` checks the token and reads the session),
+//! bare, behind Mitten, and behind the stack a Rust user would assemble today.
+
+use axum::Router;
+use axum::extract::{Form, Request};
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine as _;
+use rand::RngCore as _;
+use serde::Deserialize;
+
+/// The form both stacks receive.
+#[derive(Debug, Deserialize)]
+pub struct NoteForm {
+    /// The note.
+    pub text: String,
+    /// Mitten's token field.
+    #[serde(default, rename = "_csrf_token")]
+    pub csrf_token: String,
+    /// axum_csrf's token field.
+    #[serde(default)]
+    pub authenticity_token: String,
+}
+
+/// No protection at all: the baseline.
+pub fn bare() -> Router {
+    Router::new().route(
+        "/",
+        get(|| async { Html("<form></form>".to_owned()) })
+            .post(|Form(form): Form<NoteForm>| async move { form.text }),
+    )
+}
+
+/// Mitten with the default configuration: headers with a nonce, sessions in memory, CSRF.
+pub fn mitten_full() -> Router {
+    use mitten::session::{MemoryStore, SessionConfig, Sessions};
+    use mitten::{Config, CsrfToken, Mitten, Nonce, Session};
+    let sessions = Sessions::new(MemoryStore::new(100_000), SessionConfig::new()).expect("valid");
+    let mitten = Mitten::new(Config::strict())
+        .expect("valid")
+        .with_sessions(sessions)
+        .with_csrf(mitten::csrf::CsrfConfig::new())
+        .expect("valid");
+    Router::new()
+        .route(
+            "/",
+            get(
+                |session: Session, token: CsrfToken, Nonce(nonce): Nonce| async move {
+                    session.insert("user", "alice").expect("insert");
+                    Html(format!(
+                        r#"<script nonce="{nonce}"></script><form>{}</form>"#,
+                        token.hidden_input()
+                    ))
+                },
+            )
+            .post(|session: Session, Form(form): Form<NoteForm>| async move {
+                let user: Option<String> = session.get("user");
+                format!("{} by {}", form.text, user.unwrap_or_default())
+            }),
+        )
+        .layer(mitten.layer())
+}
+
+/// Mitten's headers only (strict, with a fresh nonce).
+pub fn mitten_headers() -> Router {
+    let mitten = mitten::Mitten::new(mitten::Config::strict()).expect("valid");
+    bare().layer(mitten.layer())
+}
+
+/// A per-request CSP nonce, which rust-helmet lacks: what its users write themselves.
+async fn nonce_middleware(mut request: Request, next: Next) -> Response {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    let nonce = base64::engine::general_purpose::STANDARD.encode(bytes);
+    request.extensions_mut().insert(nonce.clone());
+    let mut response = next.run(request).await;
+    let csp = format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic'; object-src 'none'; base-uri 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        response
+            .headers_mut()
+            .insert("content-security-policy", value);
+    }
+    response
+}
+
+fn helmet() -> axum_helmet::HelmetLayer {
+    axum_helmet::HelmetLayer::try_from(axum_helmet::Helmet::default()).expect("valid")
+}
+
+/// axum-helmet plus a nonce middleware: the peer of Mitten's header path.
+pub fn peer_headers() -> Router {
+    bare()
+        .layer(middleware::from_fn(nonce_middleware))
+        .layer(helmet())
+}
+
+/// axum-helmet + a nonce middleware + tower-http's `csrf` (origin checks) + axum_csrf (tokens) +
+/// tower-sessions with its memory store.
+pub fn peer_full() -> Router {
+    use axum_csrf::{CsrfConfig, CsrfToken};
+    use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
+    Router::new()
+        .route(
+            "/",
+            get(|session: Session, token: CsrfToken| async move {
+                session.insert("user", "alice").await.expect("insert");
+                let form = format!(
+                    r#"<form><input name="authenticity_token" value="{}"></form>"#,
+                    token.authenticity_token().expect("token")
+                );
+                (token, Html(form)).into_response()
+            })
+            .post(
+                |session: Session, token: CsrfToken, Form(form): Form<NoteForm>| async move {
+                    if token.verify(&form.authenticity_token).is_err() {
+                        return (axum::http::StatusCode::FORBIDDEN, "bad token").into_response();
+                    }
+                    let user: Option<String> = session.get("user").await.expect("session");
+                    format!("{} by {}", form.text, user.unwrap_or_default()).into_response()
+                },
+            ),
+        )
+        .with_state(CsrfConfig::default())
+        .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false))
+        .layer(tower_http_07::csrf::CsrfLayer::new())
+        .layer(middleware::from_fn(nonce_middleware))
+        .layer(helmet())
+}
