@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""The network load test: each stack served on loopback, a GET and a POST (with a valid token
+and the cookies of a prior GET) hammered by wrk, stacks interleaved in rounds, then a Markdown
+table and an SVG chart in docs/benchmarks/. Run through benches/run.sh."""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SERVER = os.path.join(ROOT, "target", "release", "bench_server")
+VENV = os.path.join(ROOT, "target", "tools", "flaskvenv")
+OUT = os.path.join(ROOT, "docs", "benchmarks")
+STACKS = ["bare", "mitten-headers", "mitten-full", "peer-headers", "peer-full", "flask"]
+LABELS = {
+    "bare": "bare axum",
+    "mitten-headers": "Mitten, headers only",
+    "mitten-full": "Mitten, full stack",
+    "peer-headers": "axum-helmet + nonce",
+    "peer-full": "peer stack (helmet, nonce, tower-http csrf, axum_csrf, tower-sessions)",
+    "flask": "Flask + Talisman + SeaSurf (gunicorn, 4 workers)",
+}
+DURATION = int(os.environ.get("DURATION", "8"))
+ROUNDS = int(os.environ.get("ROUNDS", "2"))
+CONNECTIONS = 32
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(stack, port):
+    if stack == "flask":
+        cmd = [os.path.join(VENV, "bin", "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}", "--chdir",
+               os.path.join(ROOT, "benches", "flask"), "--log-level", "warning", "app:app"]
+    else:
+        cmd = [SERVER, stack, f"127.0.0.1:{port}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    sys.exit(f"{stack} did not start")
+
+
+def prime(port):
+    """A first GET, as a browser: the cookies it sets and the token its form carries."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/") as response:
+        cookies = "; ".join(c.split(";")[0] for c in response.headers.get_all("Set-Cookie") or [])
+        page = response.read().decode()
+    body = "text=hello"
+    for field in ["_csrf_token", "authenticity_token"]:
+        m = re.search(r'name="%s" value="([^"]*)"' % field, page)
+        if m:
+            body += "&%s=%s" % (field, urllib.parse.quote(m.group(1), safe=""))
+    return cookies, body
+
+
+def wrk(port, method, cookies="", body=""):
+    script = os.path.join(ROOT, "benches", "post.lua")
+    env = dict(os.environ, COOKIE=cookies, BODY=body, ORIGIN=f"http://127.0.0.1:{port}")
+    cmd = ["wrk", "-t", "1", "-c", str(CONNECTIONS), "-d", f"{DURATION}s", f"http://127.0.0.1:{port}/"]
+    if method == "POST":
+        cmd[1:1] = ["-s", script]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        sys.exit(f"{method} got {errors.group(1)} non-2xx responses:\n{out}")
+    return rate
+
+
+def check_post(port, cookies, body):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/", data=body.encode(), method="POST", headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookies,
+        "Origin": f"http://127.0.0.1:{port}", "Sec-Fetch-Site": "same-origin"})
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 200, response.status
+
+
+def main():
+    results = {s: {"GET": [], "POST": []} for s in STACKS}
+    for round_ in range(ROUNDS):
+        for stack in STACKS:
+            port = free_port()
+            proc = start(stack, port)
+            try:
+                cookies, body = prime(port)
+                check_post(port, cookies, body)
+                results[stack]["GET"].append(wrk(port, "GET"))
+                results[stack]["POST"].append(wrk(port, "POST", cookies, body))
+                print(f"round {round_ + 1}: {stack:15} GET {results[stack]['GET'][-1]:9.0f}/s  POST {results[stack]['POST'][-1]:9.0f}/s", flush=True)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=10)
+    write(results)
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
+
+
+def write(results):
+    os.makedirs(OUT, exist_ok=True)
+    med = {s: {m: median(v) for m, v in results[s].items()} for s in STACKS}
+    bare = med["bare"]
+    machine = f"{os.cpu_count()} cores, {subprocess.run(['uname', '-m'], capture_output=True, text=True).stdout.strip()}"
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    lines = [
+        "# Load test results", "",
+        f"Machine: {cpu}, {machine}; server and wrk on the same loopback. wrk: 1 thread, {CONNECTIONS} connections, "
+        f"{DURATION} s per run, {ROUNDS} interleaved rounds, medians shown. GET renders a form with a token (and "
+        "starts a session where the stack has one); POST sends the form with a valid token and the cookies of a prior GET.",
+        "Every Rust stack is the same binary (`bench_server`), so the same allocator and runtime (2 worker threads).", "",
+        "| stack | GET req/s | POST req/s | GET vs bare | POST vs bare |", "|---|---|---|---|---|",
+    ]
+    for s in STACKS:
+        lines.append(f"| {LABELS[s]} | {med[s]['GET']:.0f} | {med[s]['POST']:.0f} | {med[s]['GET'] / bare['GET']:.0%} | {med[s]['POST'] / bare['POST']:.0%} |")
+    lines += ["", "Command: `bash benches/run.sh` (raw numbers in `results.json`).", ""]
+    open(os.path.join(OUT, "results.md"), "w").write("\n".join(lines))
+    json.dump({"medians": med, "runs": results}, open(os.path.join(OUT, "results.json"), "w"), indent=1)
+    open(os.path.join(OUT, "chart.svg"), "w").write(chart(med))
+    print("\n".join(lines))
+
+
+def chart(med):
+    """Horizontal bars: POST throughput relative to bare axum."""
+    width, bar_h, gap, left = 760, 26, 10, 330
+    scale = (width - left - 70) / max(med[s]["POST"] for s in STACKS)
+    height = 60 + len(STACKS) * (bar_h + gap)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="13">',
+             f'<text x="10" y="22" font-size="15" font-weight="bold">POST with a valid CSRF token: requests per second (more is better)</text>']
+    colors = {"bare": "#888", "mitten-headers": "#2b7", "mitten-full": "#1a6", "peer-headers": "#d83", "peer-full": "#c52", "flask": "#57b"}
+    for i, s in enumerate(STACKS):
+        y = 40 + i * (bar_h + gap)
+        w = med[s]["POST"] * scale
+        label = LABELS[s] if len(LABELS[s]) < 48 else LABELS[s][:45] + "…"
+        parts.append(f'<text x="{left - 8}" y="{y + 17}" text-anchor="end">{label}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colors[s]}"/>')
+        parts.append(f'<text x="{left + w + 6:.1f}" y="{y + 17}">{med[s]["POST"]:.0f}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+if __name__ == "__main__":
+    import urllib.parse  # noqa: F401 (used by prime)
+    main()

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The benchmarks, all of them, in one run (not part of .ci/run): the criterion benches, then the
+# network load test against bare axum, Mitten, the peer stack and Flask, writing
+# docs/benchmarks/results.md, results.json and chart.svg.
+#
+# usage: bash benches/run.sh   (DURATION=8 ROUNDS=2 by default)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+venv=target/tools/flaskvenv
+if [ ! -x "$venv/bin/gunicorn" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check flask==3.1.3 flask-talisman==1.1.0 flask-seasurf==2.0.0 gunicorn
+fi
+
+cargo build --release -p mitten-benches --bin bench_server
+if [ "${SKIP_CRITERION:-0}" != 1 ]; then
+  cargo bench -p mitten-core --bench headers
+  cargo bench -p mitten-tower --bench layer
+  cargo bench -p mitten-benches --bench stacks --bench csrf --bench sessions
+fi
+python3 benches/loadtest.py
