@@ -41,6 +41,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod cookies;
 pub mod csp;
 #[cfg(feature = "csrf")]
 pub mod csrf;
@@ -63,6 +64,7 @@ pub mod session;
 #[cfg(feature = "signing")]
 pub mod sign;
 
+pub use cookies::{RequestCookie, request_cookie};
 pub use error::ConfigError;
 pub use json_guard::{JSON_PREFIX, JsonGuard};
 pub use keys::{Keyring, MIN_KEY_BYTES, SecretKey};

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{COOKIE, SET_COOKIE, VARY};
+use http::header::{SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Body;
 use http_body_util::{BodyExt as _, Limited};
@@ -151,7 +151,7 @@ where
         // The inner service was made ready for this call; keep a fresh clone for the next one.
         let Some(csrf) = self.csrf.clone() else {
             return CsrfFuture::Passthrough {
-                future: self.inner.call(request.map(CsrfBody::streaming)),
+                future: self.inner.call(request.map(CsrfBody::inner)),
             };
         };
         let clone = self.inner.clone();
@@ -199,12 +199,10 @@ where
         .cloned();
 
     let outcome = match precheck {
-        Precheck::Skip => Ok(request.map(CsrfBody::streaming)),
-        Precheck::Refuse(failure) => report_only(
-            &csrf,
-            Refusal::Csrf(failure),
-            request.map(CsrfBody::streaming),
-        ),
+        Precheck::Skip => Ok(request.map(CsrfBody::inner)),
+        Precheck::Refuse(failure) => {
+            report_only(&csrf, Refusal::Csrf(failure), request.map(CsrfBody::inner))
+        }
         Precheck::NeedToken => verify_token(request, &csrf, session.as_ref(), &context).await,
     };
     let mut response = match outcome {
@@ -282,17 +280,13 @@ where
     let header_token = match token_from_headers(request.headers()) {
         Ok(token) => token.map(str::to_owned),
         Err(failure) => {
-            return report_only(
-                csrf,
-                Refusal::Csrf(failure),
-                request.map(CsrfBody::streaming),
-            );
+            return report_only(csrf, Refusal::Csrf(failure), request.map(CsrfBody::inner));
         }
     };
     let (request, token) = match header_token {
-        Some(token) => (request.map(CsrfBody::streaming), Some(token)),
+        Some(token) => (request.map(CsrfBody::inner), Some(token)),
         None => match token_body(request.headers(), csrf.token_in_json()) {
-            None => (request.map(CsrfBody::streaming), None),
+            None => (request.map(CsrfBody::inner), None),
             Some(kind) => {
                 let (parts, body) = request.into_parts();
                 let limit = csrf.body_limit(parts.uri.path());
@@ -306,7 +300,7 @@ where
                 let token = match token_in_body(&kind, &bytes).await {
                     Ok(token) => token,
                     Err(()) => {
-                        let request = Request::from_parts(parts, CsrfBody::buffered(bytes));
+                        let request = Request::from_parts(parts, CsrfBody::full(bytes));
                         return report_only(
                             csrf,
                             Refusal::Csrf(CsrfFailure::DuplicateToken),
@@ -314,7 +308,7 @@ where
                         );
                     }
                 };
-                (Request::from_parts(parts, CsrfBody::buffered(bytes)), token)
+                (Request::from_parts(parts, CsrfBody::full(bytes)), token)
             }
         },
     };
@@ -397,17 +391,8 @@ async fn verdict(
 
 /// The CSRF cookie's secret, if the request carries exactly one well-formed one.
 fn cookie_secret(headers: &HeaderMap) -> Option<CookieSecret> {
-    let values: Vec<&str> = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|h| h.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(name, _)| *name == COOKIE_NAME)
-        .map(|(_, value)| value)
-        .collect();
-    match values.as_slice() {
-        [value] => CookieSecret::parse(value),
+    match mitten_core::request_cookie(headers, COOKIE_NAME) {
+        mitten_core::RequestCookie::One(value) => CookieSecret::parse(value),
         _ => None,
     }
 }

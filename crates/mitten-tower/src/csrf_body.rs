@@ -1,82 +1,13 @@
 //! Finding the CSRF token in a request body, and giving the body back untouched.
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use bytes::Bytes;
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
-use http_body::{Body, Frame, SizeHint};
-use pin_project_lite::pin_project;
 
-pin_project! {
-    /// The request body the application receives behind the CSRF check: the original stream,
-    /// or, when the token had to be read from it, the same bytes from a buffer.
-    #[derive(Debug)]
-    pub struct CsrfBody<B> {
-        #[pin]
-        kind: Kind<B>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    #[derive(Debug)]
-    enum Kind<B> {
-        Streaming { #[pin] body: B },
-        Buffered { data: Option<Bytes> },
-    }
-}
-
-impl<B> CsrfBody<B> {
-    pub(crate) fn streaming(body: B) -> Self {
-        Self {
-            kind: Kind::Streaming { body },
-        }
-    }
-
-    pub(crate) fn buffered(data: Bytes) -> Self {
-        Self {
-            kind: Kind::Buffered {
-                data: (!data.is_empty()).then_some(data),
-            },
-        }
-    }
-}
-
-impl<B> Body for CsrfBody<B>
-where
-    B: Body<Data = Bytes>,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        match self.project().kind.project() {
-            KindProj::Streaming { body } => body.poll_frame(cx),
-            KindProj::Buffered { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match &self.kind {
-            Kind::Streaming { body } => body.is_end_stream(),
-            Kind::Buffered { data } => data.is_none(),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match &self.kind {
-            Kind::Streaming { body } => body.size_hint(),
-            Kind::Buffered { data } => {
-                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
-            }
-        }
-    }
-}
+/// The request body the application receives behind the CSRF check: the original stream, or,
+/// when the token had to be read from it, the same bytes from a buffer. (The same type as the
+/// responses Mitten writes: a stream passed through, or bytes held.)
+pub type CsrfBody<B> = crate::body::MittenBody<B>;
 
 /// A body the token may be read from.
 #[derive(Debug, Clone, PartialEq, Eq)]

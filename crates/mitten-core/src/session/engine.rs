@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::header::COOKIE;
+
 use http::{HeaderMap, HeaderValue};
 use subtle::ConstantTimeEq;
 
@@ -108,20 +108,11 @@ impl Sessions {
 
     fn read_cookie(&self, headers: &HeaderMap) -> CookieRead {
         let name = self.inner.config.cookie_name.as_str();
-        let values: Vec<&str> = headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|h| h.to_str().ok())
-            .flat_map(|h| h.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .filter(|(n, _)| *n == name)
-            .map(|(_, v)| v)
-            .collect();
-        let value = match values.as_slice() {
-            [] => return CookieRead::Absent,
-            [value] => *value,
+        let value = match crate::request_cookie(headers, name) {
+            crate::RequestCookie::Absent => return CookieRead::Absent,
+            crate::RequestCookie::One(value) => value,
             // Two cookies of one name: one was planted (cookie tossing). Trust neither.
-            _ => return CookieRead::Malformed,
+            crate::RequestCookie::Several => return CookieRead::Malformed,
         };
         let id_text = match &self.inner.config.signing {
             None => value,
