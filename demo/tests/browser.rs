@@ -25,6 +25,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use support::Demo;
 
+/// One browser at a time: four Chromiums at once on a two-core machine make every timing loose.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Chromium under ChromeDriver, with a fresh profile; killed when dropped.
 struct Chrome {
     driver: Child,
@@ -108,10 +111,10 @@ impl Chrome {
         self.client.execute(script, vec![]).await.expect("script")
     }
 
-    /// Waits up to 5 s for `document.title` to become one of `expected`, and returns it.
+    /// Waits up to 10 s for `document.title` to become one of `expected`, and returns it.
     async fn title_among(&self, expected: &[&str]) -> String {
         let mut title = String::new();
-        for _ in 0..50 {
+        for _ in 0..100 {
             title = self.client.title().await.expect("title");
             if expected.contains(&title.as_str()) {
                 break;
@@ -119,6 +122,17 @@ impl Chrome {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         title
+    }
+
+    /// Waits up to 10 s for the page to contain `text` (after a click that navigates).
+    async fn wait_for_text(&self, text: &str) -> bool {
+        for _ in 0..100 {
+            if self.client.source().await.expect("source").contains(text) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
     }
 
     async fn close(mut self) {
@@ -140,7 +154,7 @@ async fn attacker() -> String {
 <iframe src="{target}/" width="400" height="300"></iframe>
 <script>
   addEventListener("message", e => {{ if (e.data === "mitten-demo-framed") document.title = "framed"; }});
-  setTimeout(() => {{ if (document.title !== "framed") document.title = "not-framed"; }}, 3000);
+  setTimeout(() => {{ if (document.title !== "framed") document.title = "not-framed"; }}, 6000);
 </script>"#
         ))
     }
@@ -276,6 +290,7 @@ async fn attack(chrome: &Chrome, demo: &Demo, evil: &str) -> (bool, bool, bool, 
 
 #[tokio::test]
 async fn attacks_fail_against_mitten_and_succeed_without_it() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     let Some(chrome) = Chrome::start().await else {
         return;
     };
@@ -323,6 +338,7 @@ async fn attacks_fail_against_mitten_and_succeed_without_it() {
 /// cross-site script request (403, logged) where the unprotected demo serves the JSON.
 #[tokio::test]
 async fn json_cannot_be_included_as_a_script() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     let Some(chrome) = Chrome::start().await else {
         return;
     };
@@ -354,6 +370,7 @@ async fn json_cannot_be_included_as_a_script() {
 
 #[tokio::test]
 async fn the_demo_works_by_clicking() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     let Some(chrome) = Chrome::start().await else {
         return;
     };
@@ -381,19 +398,9 @@ async fn the_demo_works_by_clicking() {
         .click()
         .await
         .expect("click");
-    chrome
-        .client
-        .wait()
-        .for_element(Locator::Css("#notes"))
-        .await
-        .expect("page");
     assert!(
-        chrome
-            .client
-            .source()
-            .await
-            .expect("source")
-            .contains("typed in a browser")
+        chrome.wait_for_text("typed in a browser").await,
+        "the note appears"
     );
 
     // Login: a new session cookie, HttpOnly and SameSite=Lax as the browser sees it.
@@ -480,7 +487,7 @@ async fn the_demo_works_by_clicking() {
         .click()
         .await
         .expect("click");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(chrome.wait_for_text("/files/").await, "the upload answered");
     let body = chrome.eval("return document.body.innerText").await;
     let _ = std::fs::remove_file(&file);
     let stored: Value =
@@ -501,20 +508,7 @@ async fn the_demo_works_by_clicking() {
         .click()
         .await
         .expect("click");
-    chrome
-        .client
-        .wait()
-        .for_element(Locator::Css("#notes"))
-        .await
-        .expect("page");
-    assert!(
-        chrome
-            .client
-            .source()
-            .await
-            .expect("source")
-            .contains("Not signed in.")
-    );
+    assert!(chrome.wait_for_text("Not signed in.").await, "logged out");
     // The page after logout renders a form, so it starts a fresh anonymous session (it holds the
     // CSRF secret): never the logged-in one again.
     let after_logout = cookie_values(&chrome, "__Host-mitten-session").await;
@@ -529,6 +523,7 @@ async fn the_demo_works_by_clicking() {
 
 #[tokio::test]
 async fn report_only_violations_reach_csp_report() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     let Some(chrome) = Chrome::start().await else {
         return;
     };
