@@ -11,8 +11,9 @@ const SHARDS: usize = 16;
 /// The default store: sessions in this process's memory.
 ///
 /// Sixteen shards, each behind its own lock, so requests on two cores rarely wait for each
-/// other. Bounded: past `max_sessions` the oldest-created session of the shard is evicted
-/// (expired ones go first when met). Expired records are never returned and are removed when
+/// other. Bounded: past `max_sessions` the oldest-created session of the shard is evicted,
+/// active or not, so a flood of new sessions pushes out established ones: size the bound for
+/// the traffic (or use Redis) until eviction is least-recently-used. Expired records are never returned and are removed when
 /// found. Keeps a per-user index for "log out everywhere". Everything is lost when the process
 /// exits, and each process has its own sessions: use the Redis store for more than one instance.
 ///
