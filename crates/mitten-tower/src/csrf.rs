@@ -182,21 +182,28 @@ where
         connection,
     };
     let secure = policy.scheme(&view) == mitten_core::Scheme::Https;
-    let computed = policy.request_origin(&view);
+    // The request's own origin only matters for a request the check will look at.
+    let examined = !mitten_core::csrf::is_safe_method(view.method)
+        || mitten_core::csrf::is_websocket_upgrade(&view);
+    let computed = examined.then(|| policy.request_origin(&view)).flatten();
     let precheck = csrf.precheck(&view, secure, computed.as_ref());
     let checked =
         !mitten_core::csrf::is_safe_method(request.method()) || precheck != Precheck::Skip;
     let wants_json = reject::wants_json(request.headers());
-    let context = CsrfContext {
-        policy: Arc::clone(&csrf),
-        cookie_secret: cookie_secret(request.headers()),
-        new_secret: Arc::default(),
-    };
-    request.extensions_mut().insert(context.clone());
     let session = request
         .extensions()
         .get::<mitten_core::session::Session>()
         .cloned();
+    // With sessions the secret lives in the session; the cookie is only read without them.
+    let context = CsrfContext {
+        policy: Arc::clone(&csrf),
+        cookie_secret: session
+            .is_none()
+            .then(|| cookie_secret(request.headers()))
+            .flatten(),
+        new_secret: Arc::default(),
+    };
+    request.extensions_mut().insert(context.clone());
 
     let outcome = match precheck {
         Precheck::Skip => Ok(request.map(CsrfBody::inner)),
