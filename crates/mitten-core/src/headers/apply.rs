@@ -34,7 +34,16 @@ pub struct HeaderPolicy {
     framing: CompiledFraming,
     banner: Banner,
     no_store_with_nonce: bool,
+    /// `always` and the framing header, prebuilt: a response without a route override starts
+    /// from a copy of this map (no hashing), then takes the handler's headers back in.
+    plain: HeaderMap,
+    /// The same with `secure_only` added, for secure requests.
+    secure: HeaderMap,
 }
+
+/// Room left in a prebuilt map for the handler's headers, the CSP and `Cache-Control`, so that
+/// merging them in does not rehash.
+const HEADROOM: usize = 12;
 
 impl HeaderPolicy {
     pub(crate) fn new(
@@ -45,6 +54,9 @@ impl HeaderPolicy {
         banner: Banner,
         no_store_with_nonce: bool,
     ) -> Self {
+        let xfo = framing.x_frame_options.as_ref();
+        let plain = prebuilt(&[&always], xfo);
+        let secure = prebuilt(&[&always, &secure_only], xfo);
         Self {
             always,
             secure_only,
@@ -52,6 +64,8 @@ impl HeaderPolicy {
             framing,
             banner,
             no_store_with_nonce,
+            plain,
+            secure,
         }
     }
 
@@ -59,21 +73,31 @@ impl HeaderPolicy {
     /// the fingerprinting ones, and renders the CSP with `ctx.nonce`.
     pub fn apply(&self, headers: &mut HeaderMap, ctx: &ResponseContext<'_>) {
         self.banner.apply(headers);
-        // One allocation for everything below instead of a rehash at every doubling.
-        headers.reserve(self.always.len() + self.secure_only.len() + 5);
-        set_missing(headers, &self.always);
-        if ctx.secure {
-            set_missing(headers, &self.secure_only);
-        }
         let (csp, framing) = match ctx.route {
-            Some(route) => (route.csp(self.csp.as_ref()), route.framing(&self.framing)),
-            None => (self.csp.as_ref(), &self.framing),
+            Some(route) => {
+                let framing = route.framing(&self.framing);
+                // One allocation for everything below instead of a rehash at every doubling.
+                headers.reserve(self.always.len() + self.secure_only.len() + 5);
+                set_missing(headers, &self.always);
+                if ctx.secure {
+                    set_missing(headers, &self.secure_only);
+                }
+                if let Some(xfo) = &framing.x_frame_options {
+                    headers
+                        .entry(X_FRAME_OPTIONS)
+                        .or_insert_with(|| xfo.clone());
+                }
+                (route.csp(self.csp.as_ref()), framing)
+            }
+            None => {
+                // The common case: copy the prebuilt map, then put the handler's headers back,
+                // each replacing ours of the same name (the handler's headers win).
+                let prebuilt = if ctx.secure { &self.secure } else { &self.plain };
+                let handler = std::mem::replace(headers, prebuilt.clone());
+                take_back(headers, handler);
+                (self.csp.as_ref(), &self.framing)
+            }
         };
-        if let Some(xfo) = &framing.x_frame_options {
-            headers
-                .entry(X_FRAME_OPTIONS)
-                .or_insert_with(|| xfo.clone());
-        }
         if ctx.status != StatusCode::NOT_MODIFIED {
             self.apply_csp(headers, csp, framing, ctx.nonce);
         }
@@ -121,6 +145,37 @@ impl HeaderPolicy {
         }
         if nonce_sent && self.no_store_with_nonce && !headers.contains_key(CACHE_CONTROL) {
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+    }
+}
+
+/// A map holding `defaults` (and the `X-Frame-Options` value), with room for more.
+fn prebuilt(defaults: &[&[(HeaderName, HeaderValue)]], xfo: Option<&HeaderValue>) -> HeaderMap {
+    let len: usize = defaults.iter().map(|d| d.len()).sum();
+    let mut map = HeaderMap::with_capacity(len + 1 + HEADROOM);
+    for (name, value) in defaults.iter().flat_map(|d| d.iter()) {
+        map.entry(name).or_insert_with(|| value.clone());
+    }
+    if let Some(xfo) = xfo {
+        map.entry(X_FRAME_OPTIONS).or_insert_with(|| xfo.clone());
+    }
+    map
+}
+
+/// Moves the handler's headers into `headers`: each name's values replace any of ours.
+fn take_back(headers: &mut HeaderMap, handler: HeaderMap) {
+    let mut current: Option<HeaderName> = None;
+    for (name, value) in handler {
+        match name {
+            Some(name) => {
+                headers.insert(&name, value);
+                current = Some(name);
+            }
+            None => {
+                if let Some(name) = &current {
+                    headers.append(name, value);
+                }
+            }
         }
     }
 }

@@ -92,6 +92,54 @@ fn handler_headers_win() {
 }
 
 #[test]
+fn handler_values_survive_whole() {
+    // Several values of one name (cookies), and a name of ours the handler sets twice: every
+    // value of the handler's is kept, in order, and none of ours is mixed in.
+    let policy = SecurityHeaders::strict().compile().expect("valid");
+    let handler = || {
+        let mut headers = HeaderMap::new();
+        headers.append("set-cookie", HeaderValue::from_static("a=1"));
+        headers.append("set-cookie", HeaderValue::from_static("b=2"));
+        headers.append("referrer-policy", HeaderValue::from_static("no-referrer"));
+        headers.append("referrer-policy", HeaderValue::from_static("same-origin"));
+        headers.insert("content-type", HeaderValue::from_static("text/html"));
+        headers
+    };
+    let values = |headers: &HeaderMap, name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().expect("ascii").to_owned())
+            .collect()
+    };
+    let mut prebuilt = handler();
+    run(&policy, &mut prebuilt, true, StatusCode::OK, None);
+    assert_eq!(values(&prebuilt, "set-cookie"), ["a=1", "b=2"]);
+    assert_eq!(
+        values(&prebuilt, "referrer-policy"),
+        ["no-referrer", "same-origin"]
+    );
+    assert_eq!(values(&prebuilt, "content-type"), ["text/html"]);
+
+    // The prebuilt path (no route override) and the general one (an override that changes
+    // nothing) agree on every header but the CSP's nonce.
+    let unchanged = RouteOverride::builder().build().expect("valid");
+    let mut general = handler();
+    run(&policy, &mut general, true, StatusCode::OK, Some(&unchanged));
+    let names = |headers: &HeaderMap| {
+        let mut names: Vec<String> = headers.keys().map(|k| k.as_str().to_owned()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&prebuilt), names(&general));
+    for name in names(&prebuilt) {
+        if name != "content-security-policy" {
+            assert_eq!(values(&prebuilt, &name), values(&general, &name), "{name}");
+        }
+    }
+}
+
+#[test]
 fn not_modified_gets_no_new_csp() {
     let policy = SecurityHeaders::strict().compile().expect("valid");
     let mut headers = HeaderMap::new();
