@@ -104,28 +104,120 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 pin_project_lite::pin_project! {
     /// Response future of [`CsrfService`].
-    #[project = CsrfFutureProj]
-    #[allow(missing_docs)]
-    pub enum CsrfFuture<F, B, E> {
-        /// No CSRF configured: the inner future as it is.
-        Passthrough { #[pin] future: F },
-        /// The check, then the inner service.
-        Checked { future: BoxFuture<Result<Response<MittenBody<B>>, E>> },
+    pub struct CsrfFuture<S, F, ReqBody, ResBody> {
+        #[pin]
+        state: State<S, F, ReqBody, ResBody>,
     }
 }
 
-impl<F, B, E> Future for CsrfFuture<F, B, E>
+impl<S, F, ReqBody, ResBody> CsrfFuture<S, F, ReqBody, ResBody> {
+    fn new(state: State<S, F, ReqBody, ResBody>) -> Self {
+        Self { state }
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<S, F, ReqBody, ResBody> {
+        /// No CSRF configured: the inner future as it is.
+        Passthrough { #[pin] future: F },
+        /// The token is being read (from the body, perhaps) and checked; the inner service waits.
+        Verifying {
+            verify: BoxFuture<Result<Request<CsrfBody<ReqBody>>, Refused>>,
+            inner: Option<S>,
+            after: Option<After>,
+            wants_json: bool,
+        },
+        /// The request passed (or needed no check): the inner service answers.
+        Calling { #[pin] future: F, after: After },
+        /// Refused before the inner service was called.
+        Refused { response: Option<Response<MittenBody<ResBody>>> },
+    }
+}
+
+/// What the response gets once the application (or the refusal) answered.
+#[derive(Debug)]
+struct After {
+    /// The request was examined: caches must key on what the check read.
+    checked: bool,
+    /// The token context, whose secret cookie (if a handler made one) goes on the response.
+    context: CsrfContext,
+}
+
+impl After {
+    fn finish<B>(&self, mut response: Response<MittenBody<B>>) -> Response<MittenBody<B>> {
+        let headers = response.headers_mut();
+        if self.checked {
+            headers.append(VARY, HeaderValue::from_static("Origin, Sec-Fetch-Site"));
+        }
+        let new_secret = self
+            .context
+            .new_secret
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(secret) = new_secret {
+            let cookie = format!(
+                "{COOKIE_NAME}={}; Path=/; Secure; HttpOnly; SameSite=Lax",
+                secret.to_cookie_value()
+            );
+            if let Ok(mut value) = HeaderValue::from_str(&cookie) {
+                value.set_sensitive(true);
+                headers.append(SET_COOKIE, value);
+            }
+        }
+        response
+    }
+}
+
+impl<S, F, ReqBody, ResBody, E> Future for CsrfFuture<S, F, ReqBody, ResBody>
 where
-    F: Future<Output = Result<Response<B>, E>>,
+    S: Service<Request<CsrfBody<ReqBody>>, Response = Response<ResBody>, Error = E, Future = F>,
+    F: Future<Output = Result<Response<ResBody>, E>>,
 {
-    type Output = Result<Response<MittenBody<B>>, E>;
+    type Output = Result<Response<MittenBody<ResBody>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            CsrfFutureProj::Passthrough { future } => future
-                .poll(cx)
-                .map(|r| r.map(|response| response.map(MittenBody::inner))),
-            CsrfFutureProj::Checked { future } => future.as_mut().poll(cx),
+        let mut state = self.project().state;
+        loop {
+            match state.as_mut().project() {
+                StateProj::Passthrough { future } => {
+                    return future
+                        .poll(cx)
+                        .map(|r| r.map(|response| response.map(MittenBody::inner)));
+                }
+                StateProj::Calling { future, after } => {
+                    let response = std::task::ready!(future.poll(cx))?.map(MittenBody::inner);
+                    return Poll::Ready(Ok(after.finish(response)));
+                }
+                StateProj::Verifying {
+                    verify,
+                    inner,
+                    after,
+                    wants_json,
+                } => {
+                    let outcome = std::task::ready!(verify.as_mut().poll(cx));
+                    // Both are only taken here, on the way out of this state.
+                    let (Some(after), Some(mut inner)) = (after.take(), inner.take()) else {
+                        return Poll::Pending;
+                    };
+                    match outcome {
+                        Ok(request) => {
+                            let future = inner.call(request);
+                            state.set(State::Calling { future, after });
+                        }
+                        Err(refused) => {
+                            return Poll::Ready(Ok(after.finish(refusal(refused, *wants_json))));
+                        }
+                    }
+                }
+                StateProj::Refused { response } => {
+                    // Polled again after completion: there is nothing left to give.
+                    return response
+                        .take()
+                        .map_or(Poll::Pending, |r| Poll::Ready(Ok(r)));
+                }
+            }
         }
     }
 }
@@ -141,45 +233,65 @@ where
 {
     type Response = Response<MittenBody<ResBody>>;
     type Error = S::Error;
-    type Future = CsrfFuture<S::Future, ResBody, S::Error>;
+    type Future = CsrfFuture<S, S::Future, ReqBody, ResBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        // The inner service was made ready for this call; keep a fresh clone for the next one.
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let Some(csrf) = self.csrf.clone() else {
-            return CsrfFuture::Passthrough {
+            return CsrfFuture::new(State::Passthrough {
                 future: self.inner.call(request.map(CsrfBody::inner)),
-            };
+            });
         };
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        let policy = Arc::clone(&self.policy);
-        CsrfFuture::Checked {
-            future: Box::pin(async move { check(request, inner, &policy, csrf).await }),
-        }
+        let (precheck, after, session) = prepare(&mut request, &self.policy, &csrf);
+        let wants_json = reject::wants_json(request.headers());
+        let passed = match precheck {
+            Precheck::Skip => Ok(request.map(CsrfBody::inner)),
+            Precheck::Refuse(failure) => {
+                report_only(&csrf, Refusal::Csrf(failure), request.map(CsrfBody::inner))
+            }
+            Precheck::NeedToken => {
+                // The inner service was made ready for this call: it waits in the future for
+                // the check, and a fresh clone stays here for the next call.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                let context = after.context.clone();
+                return CsrfFuture::new(State::Verifying {
+                    verify: Box::pin(async move {
+                        verify_token(request, &csrf, session.as_ref(), &context).await
+                    }),
+                    inner: Some(inner),
+                    after: Some(after),
+                    wants_json,
+                });
+            }
+        };
+        CsrfFuture::new(match passed {
+            Ok(request) => State::Calling {
+                future: self.inner.call(request),
+                after,
+            },
+            Err(refused) => State::Refused {
+                response: Some(after.finish(refusal(refused, wants_json))),
+            },
+        })
     }
 }
 
-async fn check<S, ReqBody, ResBody>(
-    mut request: Request<ReqBody>,
-    mut inner: S,
+/// The part of the check that needs no I/O: the tier-1 verdict, and the token context put in
+/// the request's extensions for the handler.
+fn prepare<B>(
+    request: &mut Request<B>,
     policy: &Policy,
-    csrf: Arc<CsrfPolicy>,
-) -> Result<Response<MittenBody<ResBody>>, S::Error>
-where
-    S: Service<Request<CsrfBody<ReqBody>>, Response = Response<ResBody>>,
-    ReqBody: Body<Data = Bytes>,
-    ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let connection = crate::service::connection_info(&request);
+    csrf: &Arc<CsrfPolicy>,
+) -> (Precheck, After, Option<mitten_core::session::Session>) {
     let view = RequestView {
         method: request.method(),
         uri: request.uri(),
         headers: request.headers(),
-        connection,
+        connection: crate::service::connection_info(request),
     };
     let secure = policy.scheme(&view) == mitten_core::Scheme::Https;
     // The request's own origin only matters for a request the check will look at.
@@ -189,14 +301,13 @@ where
     let precheck = csrf.precheck(&view, secure, computed.as_ref());
     let checked =
         !mitten_core::csrf::is_safe_method(request.method()) || precheck != Precheck::Skip;
-    let wants_json = reject::wants_json(request.headers());
     let session = request
         .extensions()
         .get::<mitten_core::session::Session>()
         .cloned();
     // With sessions the secret lives in the session; the cookie is only read without them.
     let context = CsrfContext {
-        policy: Arc::clone(&csrf),
+        policy: Arc::clone(csrf),
         cookie_secret: session
             .is_none()
             .then(|| cookie_secret(request.headers()))
@@ -204,48 +315,21 @@ where
         new_secret: Arc::default(),
     };
     request.extensions_mut().insert(context.clone());
-
-    let outcome = match precheck {
-        Precheck::Skip => Ok(request.map(CsrfBody::inner)),
-        Precheck::Refuse(failure) => {
-            report_only(&csrf, Refusal::Csrf(failure), request.map(CsrfBody::inner))
-        }
-        Precheck::NeedToken => verify_token(request, &csrf, session.as_ref(), &context).await,
-    };
-    let mut response = match outcome {
-        Ok(request) => inner.call(request).await?.map(MittenBody::inner),
-        Err((refusal, method, path)) => {
-            let rejection = match refusal {
-                Refusal::Csrf(failure) => Rejection::Csrf(failure),
-                Refusal::TooLarge => Rejection::PayloadTooLarge,
-                Refusal::StoreUnavailable => Rejection::SessionStoreUnavailable,
-            };
-            tracing::warn!(target: "mitten", reason = rejection.code(), %method, path, "CSRF check refused a request");
-            reject::rejection_response(rejection, wants_json)
-        }
-    };
-    let headers = response.headers_mut();
-    if checked {
-        headers.append(VARY, HeaderValue::from_static("Origin, Sec-Fetch-Site"));
-    }
-    let new_secret = context
-        .new_secret
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .take();
-    if let Some(secret) = new_secret {
-        let cookie = format!(
-            "{COOKIE_NAME}={}; Path=/; Secure; HttpOnly; SameSite=Lax",
-            secret.to_cookie_value()
-        );
-        if let Ok(mut value) = HeaderValue::from_str(&cookie) {
-            value.set_sensitive(true);
-            headers.append(SET_COOKIE, value);
-        }
-    }
-    Ok(response)
+    (precheck, After { checked, context }, session)
 }
 
+/// The response to a refused request, logged without any secret.
+fn refusal<B>((refusal, method, path): Refused, wants_json: bool) -> Response<MittenBody<B>> {
+    let rejection = match refusal {
+        Refusal::Csrf(failure) => Rejection::Csrf(failure),
+        Refusal::TooLarge => Rejection::PayloadTooLarge,
+        Refusal::StoreUnavailable => Rejection::SessionStoreUnavailable,
+    };
+    tracing::warn!(target: "mitten", reason = rejection.code(), %method, path, "CSRF check refused a request");
+    reject::rejection_response(rejection, wants_json)
+}
+
+/// Why the check refused a request.
 #[derive(Debug, Clone, Copy)]
 enum Refusal {
     Csrf(CsrfFailure),
@@ -253,6 +337,7 @@ enum Refusal {
     StoreUnavailable,
 }
 
+/// A refusal, with the method and path it is logged with.
 type Refused = (Refusal, http::Method, String);
 
 /// In report-only mode a refusal is logged and the request goes on; otherwise it is refused.

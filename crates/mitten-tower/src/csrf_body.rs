@@ -70,6 +70,13 @@ fn urlencoded_tokens(bytes: &[u8]) -> impl Iterator<Item = String> + '_ {
         if !candidate {
             return None;
         }
+        if key == field {
+            // A token as rendered (base64url) has nothing to decode.
+            let value = pair.get(key.len() + 1..).unwrap_or_default();
+            if !value.iter().any(|&b| b == b'%' || b == b'+') {
+                return Some(String::from_utf8_lossy(value).into_owned());
+            }
+        }
         let (key, value) = form_urlencoded::parse(pair).next()?;
         (key.as_bytes() == field).then(|| value.into_owned())
     })
@@ -128,6 +135,9 @@ mod tests {
             "&&_csrf_token=&",
             "_csrf_token=1&_csrf_token=2",
             "_csrf+token=1",
+            "_csrf_token=a=b",
+            "_csrf_token=%ZZ\u{e9}",
+            "_csrf_token=plain\u{e9}x",
         ] {
             let fast: Vec<String> = urlencoded_tokens(body.as_bytes()).collect();
             let full: Vec<String> = form_urlencoded::parse(body.as_bytes())

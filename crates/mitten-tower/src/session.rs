@@ -46,23 +46,51 @@ pin_project! {
     pub enum SessionFuture<F, B, E> {
         /// No sessions: the inner future as it is.
         Passthrough { #[pin] future: F },
-        /// With sessions: the inner future, then the write-back.
-        WithSession { future: Boxed<Result<Response<MittenBody<B>>, E>> },
+        /// With sessions: the inner future; then, if the session has anything to write, the
+        /// write-back (a request that only read its session finishes here).
+        #[cfg(feature = "sessions")]
+        WithSession {
+            #[pin] future: F,
+            session: Option<mitten_core::session::Session>,
+            wants_json: bool,
+        },
+        /// The write-back, after the inner future answered.
+        Persisting { future: Boxed<Result<Response<MittenBody<B>>, E>> },
     }
 }
 
 impl<F, B, E> Future for SessionFuture<F, B, E>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    B: Send + 'static,
+    E: Send + 'static,
 {
     type Output = Result<Response<MittenBody<B>>, E>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.as_mut().project() {
             SessionFutureProj::Passthrough { future } => future
                 .poll(cx)
                 .map(|result| result.map(|response| response.map(MittenBody::inner))),
-            SessionFutureProj::WithSession { future } => future.as_mut().poll(cx),
+            #[cfg(feature = "sessions")]
+            SessionFutureProj::WithSession {
+                future,
+                session,
+                wants_json,
+            } => {
+                let response = std::task::ready!(future.poll(cx))?.map(MittenBody::inner);
+                let wants_json = *wants_json;
+                match session.take() {
+                    Some(session) if session.needs_persist() => {
+                        self.set(SessionFuture::Persisting {
+                            future: Box::pin(write_back(response, session, wants_json)),
+                        });
+                        self.poll(cx)
+                    }
+                    _ => Poll::Ready(Ok(response)),
+                }
+            }
+            SessionFutureProj::Persisting { future } => future.as_mut().poll(cx),
         }
     }
 }
@@ -89,9 +117,10 @@ where
             let session = sessions.start(request.headers());
             let wants_json = crate::reject::wants_json(request.headers());
             request.extensions_mut().insert(session.clone());
-            let future = self.inner.call(request);
             return SessionFuture::WithSession {
-                future: Box::pin(write_back(future, session, wants_json)),
+                future: self.inner.call(request),
+                session: Some(session),
+                wants_json,
             };
         }
         SessionFuture::Passthrough {
@@ -101,18 +130,14 @@ where
 }
 
 #[cfg(feature = "sessions")]
-async fn write_back<F, B, E>(
-    future: F,
+async fn write_back<B, E>(
+    mut response: Response<MittenBody<B>>,
     session: mitten_core::session::Session,
     wants_json: bool,
-) -> Result<Response<MittenBody<B>>, E>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-{
+) -> Result<Response<MittenBody<B>>, E> {
     use http::HeaderValue;
     use http::header::{CACHE_CONTROL, SET_COOKIE};
 
-    let mut response = future.await?.map(MittenBody::inner);
     match session.persist().await {
         Ok(Some(cookie)) => {
             let headers = response.headers_mut();

@@ -92,7 +92,11 @@ impl HeaderPolicy {
             None => {
                 // The common case: copy the prebuilt map, then put the handler's headers back,
                 // each replacing ours of the same name (the handler's headers win).
-                let prebuilt = if ctx.secure { &self.secure } else { &self.plain };
+                let prebuilt = if ctx.secure {
+                    &self.secure
+                } else {
+                    &self.plain
+                };
                 let handler = std::mem::replace(headers, prebuilt.clone());
                 take_back(headers, handler);
                 (self.csp.as_ref(), &self.framing)

@@ -125,7 +125,13 @@ fn handler_values_survive_whole() {
     // nothing) agree on every header but the CSP's nonce.
     let unchanged = RouteOverride::builder().build().expect("valid");
     let mut general = handler();
-    run(&policy, &mut general, true, StatusCode::OK, Some(&unchanged));
+    run(
+        &policy,
+        &mut general,
+        true,
+        StatusCode::OK,
+        Some(&unchanged),
+    );
     let names = |headers: &HeaderMap| {
         let mut names: Vec<String> = headers.keys().map(|k| k.as_str().to_owned()).collect();
         names.sort();

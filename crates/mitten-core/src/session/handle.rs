@@ -54,7 +54,8 @@ struct State {
     /// The stored session this request continues, if any.
     id: Option<SessionId>,
     base: Option<Arc<Record>>,
-    data: Map<String, Value>,
+    /// The data once this request changed it; until then it is `base`'s (read without a copy).
+    data: Option<Map<String, Value>>,
     user_id: Option<String>,
     log: Vec<Change>,
     user_changed: bool,
@@ -79,6 +80,32 @@ impl Change {
                 data.remove(key);
             }
             Self::Clear => data.clear(),
+        }
+    }
+}
+
+impl State {
+    fn value(&self, key: &str) -> Option<&Value> {
+        match (&self.data, &self.base) {
+            (Some(data), _) => data.get(key),
+            (None, Some(base)) => base.data.get(key),
+            (None, None) => None,
+        }
+    }
+
+    /// The data to change: copied from `base` the first time.
+    fn data_mut(&mut self) -> &mut Map<String, Value> {
+        let base = &self.base;
+        self.data
+            .get_or_insert_with(|| base.as_ref().map(|b| b.data.clone()).unwrap_or_default())
+    }
+
+    /// A copy of the data as it stands.
+    fn data_snapshot(&self) -> Map<String, Value> {
+        match (&self.data, &self.base) {
+            (Some(data), _) => data.clone(),
+            (None, Some(base)) => base.data.clone(),
+            (None, None) => Map::new(),
         }
     }
 }
@@ -131,15 +158,19 @@ impl Session {
         if state.loaded {
             return Ok(());
         }
+        // Changes made before the load apply on top of the stored data.
+        state.data = None;
         if let Some((id, record)) = found {
-            state.data = record.data.clone();
             state.user_id = record.user_id.clone();
             state.id = Some(id);
             state.base = Some(record);
         }
-        let log = state.log.clone();
-        for change in &log {
-            change.apply(&mut state.data);
+        if !state.log.is_empty() {
+            let log = std::mem::take(&mut state.log);
+            for change in &log {
+                change.apply(state.data_mut());
+            }
+            state.log = log;
         }
         state.loaded = true;
         Ok(())
@@ -154,13 +185,12 @@ impl Session {
 
     /// The value under `key`, if present and of type `T`.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let value = self.state().data.get(key).cloned()?;
-        serde_json::from_value(value).ok()
+        T::deserialize(self.state().value(key)?).ok()
     }
 
     /// The raw JSON value under `key`.
     pub fn get_value(&self, key: &str) -> Option<Value> {
-        self.state().data.get(key).cloned()
+        self.state().value(key).cloned()
     }
 
     /// Stores `value` under `key`.
@@ -184,7 +214,7 @@ impl Session {
 
     fn record(&self, change: Change) {
         let mut state = self.state();
-        change.apply(&mut state.data);
+        change.apply(state.data_mut());
         state.log.push(change);
     }
 
@@ -213,7 +243,7 @@ impl Session {
     pub fn destroy(&self) {
         let mut state = self.state();
         state.destroy = true;
-        state.data.clear();
+        state.data = Some(Map::new());
         state.user_id = None;
     }
 
@@ -226,6 +256,21 @@ impl Session {
     /// tokens (CSRF) are bound to. It changes with [`regenerate`](Self::regenerate).
     pub fn binding(&self) -> Option<StoreKey> {
         self.state().id.as_ref().map(SessionId::store_key)
+    }
+
+    /// Whether [`persist`](Self::persist) has anything to do: a change, a login or logout, or
+    /// a `last_seen` refresh that is due. Adapters skip `persist` when it has not (no store
+    /// call, no allocation).
+    pub fn needs_persist(&self) -> bool {
+        let state = self.state();
+        if !state.log.is_empty() || state.user_changed || state.regenerate || state.destroy {
+            return true;
+        }
+        let sessions = &self.inner.sessions;
+        state.loaded
+            && state.base.as_ref().is_some_and(|base| {
+                sessions.now().saturating_sub(base.last_seen) >= sessions.config().touch_interval
+            })
     }
 
     /// Writes the session back and says what cookie to send, if any. The adapter calls this
@@ -245,11 +290,31 @@ impl Session {
         let store = sessions.store();
         let config = sessions.config();
         let now = sessions.now();
+        let expires_at = |r: &Record| r.expires_at(config.idle_timeout, config.absolute_timeout);
+        if !touched {
+            // Only read: at most `last_seen` is refreshed, and the data is not copied.
+            let (id, base) = {
+                let state = self.state();
+                (state.id.clone(), state.base.clone())
+            };
+            if let (Some(id), Some(base)) = (id, base) {
+                if now.saturating_sub(base.last_seen) >= config.touch_interval {
+                    let mut touched = (*base).clone();
+                    touched.last_seen = now;
+                    let expiry = expires_at(&touched);
+                    // Losing a race here only means someone else refreshed it.
+                    let _ = store
+                        .update(id.store_key(), touched, base.version, expiry)
+                        .await?;
+                }
+            }
+            return Ok(None);
+        }
         let (id, base, record, log, destroy, regenerate, modified) = {
             let state = self.state();
             let base = state.base.clone();
             let record = Record {
-                data: state.data.clone(),
+                data: state.data_snapshot(),
                 user_id: state.user_id.clone(),
                 created_at: base.as_ref().map_or(now, |b| b.created_at),
                 last_seen: now,
@@ -266,7 +331,6 @@ impl Session {
                 modified,
             )
         };
-        let expires_at = |r: &Record| r.expires_at(config.idle_timeout, config.absolute_timeout);
 
         if destroy {
             if let Some(id) = &id {
@@ -287,13 +351,6 @@ impl Session {
         };
         let key = id.store_key();
         if !modified {
-            if now.saturating_sub(base.last_seen) >= config.touch_interval {
-                let mut touched = (*base).clone();
-                touched.last_seen = now;
-                let expiry = expires_at(&touched);
-                // Losing a race here only means someone else refreshed it.
-                let _ = store.update(key, touched, base.version, expiry).await?;
-            }
             return Ok(None);
         }
         let mut attempt = record;
