@@ -85,7 +85,11 @@ impl Origin {
             Some(port) => port,
             None => scheme.default_port(),
         };
-        Ok(Self { scheme, host, port })
+        Ok(Self {
+            scheme,
+            host: host.into_owned(),
+            port,
+        })
     }
 
     /// Like [`parse`](Self::parse), but accepts one trailing `/` (as people write origins in
@@ -104,7 +108,7 @@ impl Origin {
         Ok(Self {
             scheme,
             port: port.unwrap_or(scheme.default_port()),
-            host,
+            host: host.into_owned(),
         })
     }
 
@@ -135,7 +139,9 @@ impl fmt::Display for Origin {
 }
 
 /// Splits `host[:port]` and validates both; the host is lower-cased.
-pub(crate) fn split_authority(authority: &str) -> Result<(String, Option<u16>), &'static str> {
+pub(crate) fn split_authority(
+    authority: &str,
+) -> Result<(std::borrow::Cow<'_, str>, Option<u16>), &'static str> {
     let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
         let end = rest.find(']').ok_or("an IPv6 host needs its closing `]`")?;
         let literal = &rest[..end];
@@ -185,7 +191,13 @@ pub(crate) fn split_authority(authority: &str) -> Result<(String, Option<u16>), 
             Some(parsed)
         }
     };
-    Ok((host.to_ascii_lowercase(), port))
+    // Lower-cased, copied only when it has upper-case letters.
+    let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(host)
+    };
+    Ok((host, port))
 }
 
 #[cfg(test)]
