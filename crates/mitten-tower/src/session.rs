@@ -39,6 +39,12 @@ impl<S> SessionService<S> {
 
 type Boxed<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
+#[cfg(feature = "sessions")]
+type SessionHandle = mitten_core::session::Session;
+/// Without the `sessions` feature there is never a session to write back.
+#[cfg(not(feature = "sessions"))]
+type SessionHandle = std::convert::Infallible;
+
 pin_project! {
     /// Response future of [`SessionService`].
     #[project = SessionFutureProj]
@@ -48,10 +54,9 @@ pin_project! {
         Passthrough { #[pin] future: F },
         /// With sessions: the inner future; then, if the session has anything to write, the
         /// write-back (a request that only read its session finishes here).
-        #[cfg(feature = "sessions")]
         WithSession {
             #[pin] future: F,
-            session: Option<mitten_core::session::Session>,
+            session: Option<SessionHandle>,
             wants_json: bool,
         },
         /// The write-back, after the inner future answered.
@@ -72,23 +77,23 @@ where
             SessionFutureProj::Passthrough { future } => future
                 .poll(cx)
                 .map(|result| result.map(|response| response.map(MittenBody::inner))),
-            #[cfg(feature = "sessions")]
             SessionFutureProj::WithSession {
                 future,
                 session,
                 wants_json,
             } => {
                 let response = std::task::ready!(future.poll(cx))?.map(MittenBody::inner);
-                let wants_json = *wants_json;
-                match session.take() {
-                    Some(session) if session.needs_persist() => {
-                        self.set(SessionFuture::Persisting {
-                            future: Box::pin(write_back(response, session, wants_json)),
-                        });
-                        self.poll(cx)
-                    }
-                    _ => Poll::Ready(Ok(response)),
+                #[cfg(feature = "sessions")]
+                if let Some(session) = session.take().filter(|s| s.needs_persist()) {
+                    let wants_json = *wants_json;
+                    self.set(SessionFuture::Persisting {
+                        future: Box::pin(write_back(response, session, wants_json)),
+                    });
+                    return self.poll(cx);
                 }
+                #[cfg(not(feature = "sessions"))]
+                let _ = (session, wants_json);
+                Poll::Ready(Ok(response))
             }
             SessionFutureProj::Persisting { future } => future.as_mut().poll(cx),
         }
