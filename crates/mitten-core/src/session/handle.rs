@@ -266,11 +266,17 @@ impl Session {
         if !state.log.is_empty() || state.user_changed || state.regenerate || state.destroy {
             return true;
         }
-        let sessions = &self.inner.sessions;
+        let now = self.inner.sessions.now();
         state.loaded
-            && state.base.as_ref().is_some_and(|base| {
-                sessions.now().saturating_sub(base.last_seen) >= sessions.config().touch_interval
-            })
+            && state
+                .base
+                .as_ref()
+                .is_some_and(|base| self.touch_due(base, now))
+    }
+
+    /// Whether a stored record's `last_seen` is old enough to be refreshed.
+    fn touch_due(&self, base: &Record, now: u64) -> bool {
+        now.saturating_sub(base.last_seen) >= self.inner.sessions.config().touch_interval
     }
 
     /// Writes the session back and says what cookie to send, if any. The adapter calls this
@@ -298,7 +304,7 @@ impl Session {
                 (state.id.clone(), state.base.clone())
             };
             if let (Some(id), Some(base)) = (id, base) {
-                if now.saturating_sub(base.last_seen) >= config.touch_interval {
+                if self.touch_due(&base, now) {
                     let mut touched = (*base).clone();
                     touched.last_seen = now;
                     let expiry = expires_at(&touched);
