@@ -45,6 +45,12 @@ use crate::request::RequestView;
 
 /// The header names a token is read from, in order.
 pub const TOKEN_HEADERS: &[&str] = &["x-csrf-token", "x-csrftoken", "x-xsrf-token"];
+/// [`TOKEN_HEADERS`], parsed once.
+static TOKEN_HEADER_NAMES: [http::HeaderName; 3] = [
+    http::HeaderName::from_static("x-csrf-token"),
+    http::HeaderName::from_static("x-csrftoken"),
+    http::HeaderName::from_static("x-xsrf-token"),
+];
 /// The form field (and JSON key) a token is read from.
 pub const TOKEN_FIELD: &str = "_csrf_token";
 /// The cookie holding the token secret when there is no session.
@@ -538,8 +544,8 @@ impl CsrfPolicy {
 /// The token from the request headers: `Ok(None)` if none, an error if given twice differently.
 pub fn token_from_headers(headers: &HeaderMap) -> Result<Option<&str>, CsrfFailure> {
     let mut found: Option<&str> = None;
-    for name in TOKEN_HEADERS {
-        for value in headers.get_all(*name) {
+    for name in &TOKEN_HEADER_NAMES {
+        for value in headers.get_all(name) {
             let value = value
                 .to_str()
                 .map_err(|_| CsrfFailure::TokenInvalid)?

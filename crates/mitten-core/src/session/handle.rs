@@ -45,6 +45,9 @@ pub struct Session {
 struct Inner {
     sessions: Sessions,
     cookie: CookieRead,
+    /// The clock read once, when the request's session started: every timeout decision of
+    /// this request uses the same second.
+    now: u64,
     state: Mutex<State>,
 }
 
@@ -114,6 +117,7 @@ impl Session {
     pub(crate) fn new(sessions: Sessions, cookie: CookieRead) -> Self {
         Self {
             inner: Arc::new(Inner {
+                now: sessions.now(),
                 sessions,
                 cookie,
                 state: Mutex::default(),
@@ -178,7 +182,7 @@ impl Session {
 
     fn is_live(&self, record: &Record) -> bool {
         let config = self.inner.sessions.config();
-        let now = self.inner.sessions.now();
+        let now = self.inner.now;
         now < record.last_seen.saturating_add(config.idle_timeout)
             && now < record.created_at.saturating_add(config.absolute_timeout)
     }
@@ -266,7 +270,7 @@ impl Session {
         if !state.log.is_empty() || state.user_changed || state.regenerate || state.destroy {
             return true;
         }
-        let now = self.inner.sessions.now();
+        let now = self.inner.now;
         state.loaded
             && state
                 .base
@@ -295,7 +299,7 @@ impl Session {
         let sessions = &self.inner.sessions;
         let store = sessions.store();
         let config = sessions.config();
-        let now = sessions.now();
+        let now = self.inner.now;
         let expires_at = |r: &Record| r.expires_at(config.idle_timeout, config.absolute_timeout);
         if !touched {
             // Only read: at most `last_seen` is refreshed, and the data is not copied.

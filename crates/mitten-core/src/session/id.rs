@@ -47,8 +47,9 @@ impl SessionId {
         if text.len() != ID_CHARS {
             return None;
         }
-        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-        (bytes.len() == ID_BYTES).then(|| Self {
+        let mut bytes = [0u8; ID_BYTES + 3];
+        let decoded = URL_SAFE_NO_PAD.decode_slice(text, &mut bytes).ok()?;
+        (decoded == ID_BYTES).then(|| Self {
             text: text.to_owned(),
         })
     }
