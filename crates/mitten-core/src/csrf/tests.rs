@@ -473,6 +473,9 @@ fn predicate_exemption_is_opt_in() {
 
 #[test]
 fn parsed_header_names_are_the_documented_ones() {
-    let parsed: Vec<&str> = super::TOKEN_HEADER_NAMES.iter().map(|n| n.as_str()).collect();
+    let parsed: Vec<&str> = super::TOKEN_HEADER_NAMES
+        .iter()
+        .map(|n| n.as_str())
+        .collect();
     assert_eq!(parsed, TOKEN_HEADERS);
 }

@@ -6,7 +6,7 @@ use rand::RngCore as _;
 use subtle::ConstantTimeEq;
 
 use crate::keys::SecretKey;
-use crate::mac::hmac_sha256;
+use crate::mac::KeyedHmac;
 
 const TOKEN_BYTES: usize = 32;
 /// A one-time token: 16-byte nonce, 8-byte issue time, 32-byte MAC.
@@ -34,14 +34,14 @@ impl Binding<'_> {
 /// The CSRF token key: derived from the app key for this purpose only.
 #[derive(Debug, Clone)]
 pub struct TokenKey {
-    key: SecretKey,
+    key: KeyedHmac,
 }
 
 impl TokenKey {
     /// Derives the token key from the application key (purpose `csrf-token`).
     pub fn new(app_key: &SecretKey) -> Self {
         Self {
-            key: app_key.derive("csrf-token"),
+            key: KeyedHmac::new(&app_key.derive("csrf-token")),
         }
     }
 
@@ -50,10 +50,7 @@ impl TokenKey {
     fn token(&self, binding: Binding<'_>, user: Option<&str>) -> [u8; TOKEN_BYTES] {
         let (label, bytes) = binding.label_and_bytes();
         let user = user.unwrap_or_default().as_bytes();
-        hmac_sha256(
-            self.key.expose(),
-            &[b"bound/", label, b"/", bytes, b"/", user],
-        )
+        self.key.mac(&[b"bound/", label, b"/", bytes, b"/", user])
     }
 
     /// A masked token for one render: a fresh random pad, then pad XOR token, base64url. Two
@@ -104,18 +101,15 @@ impl TokenKey {
 
     fn once_mac(&self, binding: Binding<'_>, nonce: &[u8; 16], issued: u64) -> [u8; 32] {
         let (label, bytes) = binding.label_and_bytes();
-        hmac_sha256(
-            self.key.expose(),
-            &[
-                b"once/",
-                label,
-                b"/",
-                bytes,
-                b"/",
-                nonce,
-                &issued.to_be_bytes(),
-            ],
-        )
+        self.key.mac(&[
+            b"once/",
+            label,
+            b"/",
+            bytes,
+            b"/",
+            nonce,
+            &issued.to_be_bytes(),
+        ])
     }
 }
 
