@@ -197,10 +197,18 @@ impl Session {
         self.state().value(key).cloned()
     }
 
-    /// Stores `value` under `key`.
+    /// Stores `value` under `key`. Storing what the key already holds changes nothing (and so
+    /// writes nothing back), as in tower-sessions.
     pub fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<(), serde_json::Error> {
         let value = serde_json::to_value(value)?;
-        self.record(Change::Insert(key.to_owned(), value));
+        let mut state = self.state();
+        // Before the load, the stored value is unknown: the change is kept.
+        if state.loaded && state.value(key) == Some(&value) {
+            return Ok(());
+        }
+        let change = Change::Insert(key.to_owned(), value);
+        change.apply(state.data_mut());
+        state.log.push(change);
         Ok(())
     }
 

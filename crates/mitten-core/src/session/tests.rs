@@ -275,6 +275,37 @@ fn reads_do_not_write_every_time() {
 }
 
 #[test]
+fn storing_the_same_value_writes_nothing() {
+    let (sessions, _, store) = setup(SessionConfig::new());
+    let set = request(&sessions, &HeaderMap::new(), |s| {
+        s.insert("user", "alice").expect("insert")
+    })
+    .expect("cookie");
+    let headers = cookie_headers(&set);
+    let version = |headers: &HeaderMap| {
+        let session = sessions.start(headers);
+        block_on(session.load()).expect("load");
+        let key = session.binding().expect("stored");
+        block_on(store.load(key))
+            .expect("load")
+            .expect("present")
+            .version
+    };
+    let session = sessions.start(&headers);
+    block_on(session.load()).expect("load");
+    session.insert("user", "alice").expect("insert");
+    assert!(!session.needs_persist(), "the same value is no change");
+    assert_eq!(block_on(session.persist()).expect("persist"), None);
+    assert_eq!(version(&headers), 1);
+
+    request(&sessions, &headers, |s| s.insert("user", "bob").expect("insert"));
+    assert_eq!(version(&headers), 2, "a different value is written");
+    let session = sessions.start(&headers);
+    block_on(session.load()).expect("load");
+    assert_eq!(session.get::<String>("user").as_deref(), Some("bob"));
+}
+
+#[test]
 fn log_out_everywhere_ends_every_session_of_the_user() {
     let (sessions, _, _) = setup(SessionConfig::new());
     let login = |user: &str| {
