@@ -32,19 +32,26 @@ const USED_TOKENS_KEPT: usize = 256;
 pub struct CsrfContext {
     policy: Arc<CsrfPolicy>,
     cookie_secret: Option<CookieSecret>,
-    new_secret: Arc<Mutex<Option<CookieSecret>>>,
+    /// Without sessions: the cookie secret made for this response, if a token was rendered
+    /// and the browser had none. (With sessions the secret goes in the session.)
+    new_secret: Option<Arc<Mutex<Option<CookieSecret>>>>,
 }
 
 impl CsrfContext {
     /// A masked token for this request's binding: the session if it is stored, else the CSRF
-    /// cookie's secret (made now, and set on the response, if the browser has none).
+    /// cookie's secret (made now, and set on the response, if the browser has none). With
+    /// sessions on, pass the request's session; without it this is an error.
     pub async fn render(
         &self,
         session: Option<&mitten_core::session::Session>,
     ) -> Result<String, mitten_core::session::StoreError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        // Only one-time tokens carry the time.
+        let now = match self.policy.mode() {
+            TokenMode::PerSession => 0,
+            TokenMode::OneTime { .. } => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        };
         if let Some(session) = session {
             session.load().await?;
             let secret = match session_secret(session) {
@@ -69,13 +76,21 @@ impl CsrfContext {
         }
         let secret = match &self.cookie_secret {
             Some(secret) => secret.clone(),
-            None => {
-                let mut new = self
-                    .new_secret
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                new.get_or_insert_with(CookieSecret::generate).clone()
-            }
+            None => match &self.new_secret {
+                Some(new_secret) => {
+                    let mut new = new_secret
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    new.get_or_insert_with(CookieSecret::generate).clone()
+                }
+                // With sessions on, tokens are checked against the session's secret: one
+                // rendered without the session could never verify.
+                None => {
+                    return Err(mitten_core::session::StoreError::new(
+                        "sessions are on: render the CSRF token with the request's session",
+                    ));
+                }
+            },
         };
         Ok(self.policy.render(secret.binding(), None, now))
     }
@@ -150,12 +165,11 @@ impl After {
         if self.checked {
             headers.append(VARY, HeaderValue::from_static("Origin, Sec-Fetch-Site"));
         }
-        let new_secret = self
-            .context
-            .new_secret
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
+        let new_secret = self.context.new_secret.as_ref().and_then(|slot| {
+            slot.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+        });
         if let Some(secret) = new_secret {
             let cookie = format!(
                 "{COOKIE_NAME}={}; Path=/; Secure; HttpOnly; SameSite=Lax",
@@ -312,7 +326,7 @@ fn prepare<B>(
             .is_none()
             .then(|| cookie_secret(request.headers()))
             .flatten(),
-        new_secret: Arc::default(),
+        new_secret: session.is_none().then(Arc::default),
     };
     request.extensions_mut().insert(context.clone());
     (precheck, After { checked, context }, session)

@@ -4,6 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 use subtle::ConstantTimeEq;
+use zeroize::Zeroize as _;
 
 use crate::keys::SecretKey;
 use crate::mac::KeyedHmac;
@@ -113,25 +114,52 @@ impl TokenKey {
     }
 }
 
+/// `pad ‖ pad XOR token` in base64url, `pad` fresh from the CSPRNG. Built on the stack: the
+/// returned text is the only allocation.
 fn mask(token: &[u8]) -> String {
-    let mut pad = vec![0u8; token.len()];
-    rand::rng().fill_bytes(&mut pad);
-    let mut out = pad.clone();
-    out.extend(pad.iter().zip(token).map(|(p, t)| p ^ t));
-    URL_SAFE_NO_PAD.encode(out)
+    let len = token.len().min(ONCE_BYTES);
+    let mut buffer = [0u8; 2 * ONCE_BYTES];
+    let (pad, masked) = buffer.split_at_mut(len);
+    rand::rng().fill_bytes(pad);
+    for ((m, p), t) in masked.iter_mut().zip(pad.iter()).zip(token) {
+        *m = p ^ t;
+    }
+    URL_SAFE_NO_PAD.encode(&buffer[..2 * len])
 }
 
-fn unmask(masked: &str) -> Option<Vec<u8>> {
+/// A token with its mask removed (at most a one-time token's bytes).
+struct Unmasked {
+    bytes: [u8; ONCE_BYTES],
+    len: usize,
+}
+
+impl std::ops::Deref for Unmasked {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+fn unmask(masked: &str) -> Option<Unmasked> {
     // At most a one-time token's length: refuse anything longer before decoding it.
     if masked.len() > 2 * ONCE_BYTES * 4 / 3 + 4 {
         return None;
     }
-    let bytes = URL_SAFE_NO_PAD.decode(masked).ok()?;
-    if bytes.is_empty() || bytes.len() % 2 != 0 {
+    // Room for the decoder's estimate of the longest input accepted above.
+    let mut decoded = [0u8; 2 * ONCE_BYTES + 8];
+    let len = URL_SAFE_NO_PAD.decode_slice(masked, &mut decoded).ok()?;
+    if len == 0 || len % 2 != 0 || len / 2 > ONCE_BYTES {
         return None;
     }
-    let (pad, masked) = bytes.split_at(bytes.len() / 2);
-    Some(pad.iter().zip(masked).map(|(p, m)| p ^ m).collect())
+    let (pad, masked) = decoded[..len].split_at(len / 2);
+    let mut unmasked = Unmasked {
+        bytes: [0u8; ONCE_BYTES],
+        len: len / 2,
+    };
+    for ((u, p), m) in unmasked.bytes.iter_mut().zip(pad).zip(masked) {
+        *u = p ^ m;
+    }
+    Some(unmasked)
 }
 
 /// The random secret kept in the `__Host-` CSRF cookie when there is no session.
@@ -148,8 +176,19 @@ impl CookieSecret {
 
     /// The secret in a cookie, if it has the exact shape Mitten makes.
     pub fn parse(text: &str) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-        Some(Self(bytes.try_into().ok()?))
+        // 43 characters are 32 bytes; the decoder wants room for its estimate (33).
+        if text.len() != 43 {
+            return None;
+        }
+        let mut bytes = [0u8; 36];
+        let len = URL_SAFE_NO_PAD.decode_slice(text, &mut bytes).ok()?;
+        let secret = (len == 32).then(|| {
+            let mut secret = [0u8; 32];
+            secret.copy_from_slice(&bytes[..32]);
+            Self(secret)
+        });
+        bytes.zeroize();
+        secret
     }
 
     /// The cookie value.
@@ -162,6 +201,14 @@ impl CookieSecret {
         Binding::Cookie(&self.0)
     }
 }
+
+impl Drop for CookieSecret {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for CookieSecret {}
 
 impl std::fmt::Debug for CookieSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

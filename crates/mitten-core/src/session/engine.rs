@@ -140,16 +140,17 @@ impl Sessions {
     /// `Set-Cookie` giving the browser `id`.
     pub(crate) fn set_cookie(&self, id: &SessionId) -> HeaderValue {
         let config = &self.inner.config;
-        let mut value = id.as_cookie_value().to_owned();
-        if let Some(keyring) = &config.signing {
-            let mac = hmac_sha256(
-                keyring.signing_key().expose(),
-                &[config.cookie_name.as_bytes(), b"=", value.as_bytes()],
-            );
-            value.push('.');
-            value.push_str(&URL_SAFE_NO_PAD.encode(mac));
-        }
         let max_age = config.persistent.then_some(config.absolute_timeout);
+        let Some(keyring) = &config.signing else {
+            return self.cookie_header(id.as_cookie_value(), max_age);
+        };
+        let mut value = id.as_cookie_value().to_owned();
+        let mac = hmac_sha256(
+            keyring.signing_key().expose(),
+            &[config.cookie_name.as_bytes(), b"=", value.as_bytes()],
+        );
+        value.push('.');
+        value.push_str(&URL_SAFE_NO_PAD.encode(mac));
         self.cookie_header(&value, max_age)
     }
 
@@ -160,13 +161,19 @@ impl Sessions {
 
     fn cookie_header(&self, value: &str, max_age: Option<u64>) -> HeaderValue {
         let config = &self.inner.config;
-        let mut cookie = format!("{}={value}; Path=/", config.cookie_name);
+        // One allocation: every attribute fits in the room reserved here.
+        let mut cookie = String::with_capacity(config.cookie_name.len() + value.len() + 96);
+        cookie.push_str(&config.cookie_name);
+        cookie.push('=');
+        cookie.push_str(value);
+        cookie.push_str("; Path=/");
         if let Some(domain) = &config.domain {
             cookie.push_str("; Domain=");
             cookie.push_str(domain);
         }
         if let Some(max_age) = max_age {
-            cookie.push_str(&format!("; Max-Age={max_age}"));
+            cookie.push_str("; Max-Age=");
+            cookie.push_str(&max_age.to_string());
         }
         if config.secure {
             cookie.push_str("; Secure");

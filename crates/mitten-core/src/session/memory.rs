@@ -98,17 +98,17 @@ impl Shard {
         }
     }
 
-    fn remove(&mut self, key: &StoreKey) {
-        if let Some(entry) = self.records.remove(key) {
-            self.index_user(*key, entry.record.user_id.as_deref(), None);
-        }
+    /// Removes `key`, handing back its entry so that the caller can drop it after the lock.
+    fn remove(&mut self, key: &StoreKey) -> Option<Entry> {
+        let entry = self.records.remove(key)?;
+        self.index_user(*key, entry.record.user_id.as_deref(), None);
+        Some(entry)
     }
 
-    fn evict_one(&mut self, now: u64) {
+    fn evict_one(&mut self, now: u64) -> Option<Entry> {
         while let Some(key) = self.order.pop_front() {
-            if self.records.contains_key(&key) {
-                self.remove(&key);
-                return;
+            if let Some(entry) = self.remove(&key) {
+                return Some(entry);
             }
         }
         // The order queue lost track (cannot happen); fall back to any expired, then any.
@@ -118,9 +118,7 @@ impl Shard {
             .find(|(_, e)| e.expires_at <= now)
             .or_else(|| self.records.iter().next())
             .map(|(k, _)| *k);
-        if let Some(key) = victim {
-            self.remove(&key);
-        }
+        victim.and_then(|key| self.remove(&key))
     }
 }
 
@@ -146,22 +144,30 @@ impl SessionStore for MemoryStore {
         expires_at: u64,
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
         let now = self.clock.now();
+        record.version = 1;
+        let user_id = record.user_id.clone();
+        let record = Arc::new(record);
+        // What this removes is dropped after the lock is released (freeing a cold record is the
+        // slowest part of an eviction).
+        let mut removed = None;
         let mut shard = self.shard(&key);
-        let taken = shard.records.get(&key).is_some_and(|e| e.expires_at > now);
-        if !taken {
-            shard.remove(&key);
-            while shard.records.len() >= self.max_per_shard {
-                shard.evict_one(now);
+        let taken = match shard.records.get(&key) {
+            Some(entry) if entry.expires_at > now => true,
+            Some(_) => {
+                removed = shard.remove(&key);
+                false
             }
-            record.version = 1;
-            shard.index_user(key, None, record.user_id.as_deref());
-            shard.records.insert(
-                key,
-                Entry {
-                    record: Arc::new(record),
-                    expires_at,
-                },
-            );
+            None => false,
+        };
+        if !taken {
+            while shard.records.len() >= self.max_per_shard {
+                let evicted = shard.evict_one(now);
+                if removed.is_none() {
+                    removed = evicted;
+                }
+            }
+            shard.index_user(key, None, user_id.as_deref());
+            shard.records.insert(key, Entry { record, expires_at });
             shard.order.push_back(key);
             if shard.order.len() > 2 * self.max_per_shard {
                 // Drop queue entries of keys that are gone, so the queue stays bounded.
@@ -169,6 +175,8 @@ impl SessionStore for MemoryStore {
                 order.retain(|k| records.contains_key(k));
             }
         }
+        drop(shard);
+        drop(removed);
         Box::pin(std::future::ready(Ok(!taken)))
     }
 
@@ -183,7 +191,7 @@ impl SessionStore for MemoryStore {
         let mut shard = self.shard(&key);
         let outcome = match shard.records.get(&key) {
             Some(entry) if entry.expires_at <= now => {
-                shard.remove(&key);
+                let _expired = shard.remove(&key);
                 Cas::Missing
             }
             None => Cas::Missing,
@@ -208,7 +216,8 @@ impl SessionStore for MemoryStore {
     }
 
     fn delete(&self, key: StoreKey) -> BoxFuture<'_, Result<(), StoreError>> {
-        self.shard(&key).remove(&key);
+        let removed = self.shard(&key).remove(&key);
+        drop(removed);
         Box::pin(std::future::ready(Ok(())))
     }
 

@@ -298,7 +298,9 @@ fn storing_the_same_value_writes_nothing() {
     assert_eq!(block_on(session.persist()).expect("persist"), None);
     assert_eq!(version(&headers), 1);
 
-    request(&sessions, &headers, |s| s.insert("user", "bob").expect("insert"));
+    request(&sessions, &headers, |s| {
+        s.insert("user", "bob").expect("insert")
+    });
     assert_eq!(version(&headers), 2, "a different value is written");
     let session = sessions.start(&headers);
     block_on(session.load()).expect("load");
