@@ -133,6 +133,12 @@ struct Unmasked {
     len: usize,
 }
 
+impl Drop for Unmasked {
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+    }
+}
+
 impl std::ops::Deref for Unmasked {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
@@ -159,6 +165,7 @@ fn unmask(masked: &str) -> Option<Unmasked> {
     for ((u, p), m) in unmasked.bytes.iter_mut().zip(pad).zip(masked) {
         *u = p ^ m;
     }
+    decoded.zeroize();
     Some(unmasked)
 }
 
@@ -183,9 +190,9 @@ impl CookieSecret {
         let mut bytes = [0u8; 36];
         let len = URL_SAFE_NO_PAD.decode_slice(text, &mut bytes).ok()?;
         let secret = (len == 32).then(|| {
-            let mut secret = [0u8; 32];
-            secret.copy_from_slice(&bytes[..32]);
-            Self(secret)
+            let mut secret = Self([0u8; 32]);
+            secret.0.copy_from_slice(&bytes[..32]);
+            secret
         });
         bytes.zeroize();
         secret

@@ -1,5 +1,6 @@
 //! [`Sessions`]: the store, the settings and the clock, shared by every request.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -161,8 +162,10 @@ impl Sessions {
 
     fn cookie_header(&self, value: &str, max_age: Option<u64>) -> HeaderValue {
         let config = &self.inner.config;
-        // One allocation: every attribute fits in the room reserved here.
-        let mut cookie = String::with_capacity(config.cookie_name.len() + value.len() + 96);
+        // Room for every attribute, so the string is allocated once.
+        let domain_len = config.domain.as_ref().map_or(0, |d| d.len() + 9);
+        let mut cookie =
+            String::with_capacity(config.cookie_name.len() + value.len() + domain_len + 96);
         cookie.push_str(&config.cookie_name);
         cookie.push('=');
         cookie.push_str(value);
@@ -172,8 +175,7 @@ impl Sessions {
             cookie.push_str(domain);
         }
         if let Some(max_age) = max_age {
-            cookie.push_str("; Max-Age=");
-            cookie.push_str(&max_age.to_string());
+            let _ = write!(cookie, "; Max-Age={max_age}");
         }
         if config.secure {
             cookie.push_str("; Secure");

@@ -61,6 +61,10 @@ struct State {
     data: Option<Map<String, Value>>,
     user_id: Option<String>,
     log: Vec<Change>,
+    /// Whether the log holds a real change. An insert of the value a key already held is
+    /// logged too (so that it still wins over a concurrent write when this request writes for
+    /// another reason) but is no reason to write.
+    data_changed: bool,
     user_changed: bool,
     regenerate: bool,
     destroy: bool,
@@ -197,17 +201,19 @@ impl Session {
         self.state().value(key).cloned()
     }
 
-    /// Stores `value` under `key`. Storing what the key already holds changes nothing (and so
-    /// writes nothing back), as in tower-sessions.
+    /// Stores `value` under `key`. Storing what the key already holds is no reason to write the
+    /// session back (as in tower-sessions); if the request writes anyway, it still counts as
+    /// this request's write of the key.
     pub fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<(), serde_json::Error> {
         let value = serde_json::to_value(value)?;
         let mut state = self.state();
-        // Before the load, the stored value is unknown: the change is kept.
-        if state.loaded && state.value(key) == Some(&value) {
-            return Ok(());
-        }
+        // Before the load, the stored value is unknown: it is a change.
+        let unchanged = state.loaded && state.value(key) == Some(&value);
         let change = Change::Insert(key.to_owned(), value);
-        change.apply(state.data_mut());
+        if !unchanged {
+            change.apply(state.data_mut());
+            state.data_changed = true;
+        }
         state.log.push(change);
         Ok(())
     }
@@ -228,6 +234,7 @@ impl Session {
         let mut state = self.state();
         change.apply(state.data_mut());
         state.log.push(change);
+        state.data_changed = true;
     }
 
     /// The user this session belongs to.
@@ -275,7 +282,7 @@ impl Session {
     /// call, no allocation).
     pub fn needs_persist(&self) -> bool {
         let state = self.state();
-        if !state.log.is_empty() || state.user_changed || state.regenerate || state.destroy {
+        if state.data_changed || state.user_changed || state.regenerate || state.destroy {
             return true;
         }
         let now = self.inner.now;
@@ -296,7 +303,7 @@ impl Session {
     pub async fn persist(&self) -> Result<Option<HeaderValue>, StoreError> {
         let touched = {
             let state = self.state();
-            !state.log.is_empty() || state.user_changed || state.regenerate || state.destroy
+            state.data_changed || state.user_changed || state.regenerate || state.destroy
         };
         if !self.state().loaded {
             if !touched {
@@ -307,7 +314,9 @@ impl Session {
         let sessions = &self.inner.sessions;
         let store = sessions.store();
         let config = sessions.config();
-        let now = self.inner.now;
+        // Read again: a long request (an upload, a stream) must not date its write back to its
+        // start.
+        let now = sessions.now();
         let expires_at = |r: &Record| r.expires_at(config.idle_timeout, config.absolute_timeout);
         if !touched {
             // Only read: at most `last_seen` is refreshed, and the data is not copied.
@@ -338,7 +347,7 @@ impl Session {
                 last_seen: now,
                 version: base.as_ref().map_or(0, |b| b.version),
             };
-            let modified = !state.log.is_empty() || state.user_changed;
+            let modified = state.data_changed || state.user_changed;
             (
                 state.id.clone(),
                 base,

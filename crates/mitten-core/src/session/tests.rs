@@ -305,6 +305,21 @@ fn storing_the_same_value_writes_nothing() {
     let session = sessions.start(&headers);
     block_on(session.load()).expect("load");
     assert_eq!(session.get::<String>("user").as_deref(), Some("bob"));
+
+    // Still this request's write of the key when it writes for another reason: A re-stores
+    // what it read after B changed it, and A's later write wins the merge.
+    let a = sessions.start(&headers);
+    block_on(a.load()).expect("load");
+    request(&sessions, &headers, |b| {
+        b.insert("user", "carol").expect("insert")
+    });
+    a.insert("user", "bob").expect("insert");
+    a.insert("visits", 1).expect("insert");
+    block_on(a.persist()).expect("persist");
+    let session = sessions.start(&headers);
+    block_on(session.load()).expect("load");
+    assert_eq!(session.get::<String>("user").as_deref(), Some("bob"));
+    assert_eq!(session.get::<u32>("visits"), Some(1));
 }
 
 #[test]
