@@ -64,38 +64,21 @@ pub(crate) async fn token_in_body(kind: &TokenBody, bytes: &Bytes) -> Result<Opt
 /// scanned, not parsed. Pairs split as `form_urlencoded` splits them.
 fn urlencoded_tokens(bytes: &[u8]) -> impl Iterator<Item = String> + '_ {
     let field = mitten_core::csrf::TOKEN_FIELD.as_bytes();
-    pairs(bytes).filter_map(move |pair| {
-        let key = memchr::memchr(b'=', pair).map_or(pair, |end| &pair[..end]);
-        let encoded = |text: &[u8]| memchr::memchr2(b'%', b'+', text).is_some();
+    bytes.split(|&b| b == b'&').filter_map(move |pair| {
+        let key = pair.split(|&b| b == b'=').next().unwrap_or_default();
+        let candidate = key == field || key.iter().any(|&b| b == b'%' || b == b'+');
+        if !candidate {
+            return None;
+        }
         if key == field {
             // A token as rendered (base64url) has nothing to decode.
             let value = pair.get(key.len() + 1..).unwrap_or_default();
-            if !encoded(value) {
+            if !value.iter().any(|&b| b == b'%' || b == b'+') {
                 return Some(String::from_utf8_lossy(value).into_owned());
             }
-        } else if !encoded(key) {
-            return None;
         }
         let (key, value) = form_urlencoded::parse(pair).next()?;
         (key.as_bytes() == field).then(|| value.into_owned())
-    })
-}
-
-/// The `&`-separated pairs of a urlencoded body (empty ones included; they never match).
-fn pairs(bytes: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
-    let mut rest = Some(bytes);
-    std::iter::from_fn(move || {
-        let current = rest?;
-        match memchr::memchr(b'&', current) {
-            Some(end) => {
-                rest = Some(&current[end + 1..]);
-                Some(&current[..end])
-            }
-            None => {
-                rest = None;
-                Some(current)
-            }
-        }
     })
 }
 
