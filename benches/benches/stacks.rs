@@ -70,6 +70,15 @@ fn get() -> Request<Body> {
         .expect("request")
 }
 
+/// A returning visitor's GET: the cookies of a prior visit.
+fn get_returning(visit: &Visit) -> Request<Body> {
+    Request::get("/")
+        .header("host", "127.0.0.1:8080")
+        .header("cookie", &visit.cookies)
+        .body(Body::empty())
+        .expect("request")
+}
+
 fn post(visit: &Visit) -> Request<Body> {
     Request::post("/")
         .header("host", "127.0.0.1:8080")
@@ -109,6 +118,15 @@ fn stacks(c: &mut Criterion) {
         );
         group.bench_function(format!("GET / {name}"), |b| {
             b.iter(|| black_box(runtime.block_on(app.clone().oneshot(get())).expect("GET")))
+        });
+        group.bench_function(format!("GET / returning / {name}"), |b| {
+            b.iter(|| {
+                black_box(
+                    runtime
+                        .block_on(app.clone().oneshot(get_returning(&visit)))
+                        .expect("GET"),
+                )
+            })
         });
         group.bench_function(format!("POST / {name}"), |b| {
             b.iter(|| {

@@ -32,7 +32,8 @@ pub fn request_cookie<'a>(headers: &'a HeaderMap, name: &str) -> RequestCookie<'
         .iter()
         .filter_map(|h| h.to_str().ok())
         .flat_map(|h| h.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
+        // `to_str` admits visible ASCII only, so an ASCII trim is the whole trim.
+        .filter_map(|pair| pair.trim_ascii().split_once('='))
         .filter(|(n, _)| *n == name)
         .map(|(_, v)| v);
     match (values.next(), values.next()) {

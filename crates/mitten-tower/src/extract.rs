@@ -178,16 +178,19 @@ impl CsrfToken {
 
     /// `<input type="hidden" name="_csrf_token" value="…">` for forms.
     pub fn hidden_input(&self) -> String {
-        format!(
-            r#"<input type="hidden" name="{}" value="{}">"#,
+        [
+            r#"<input type="hidden" name=""#,
             mitten_core::csrf::TOKEN_FIELD,
-            self.0
-        )
+            r#"" value=""#,
+            &self.0,
+            r#"">"#,
+        ]
+        .concat()
     }
 
     /// `<meta name="csrf-token" content="…">`, for scripts to send as `X-CSRF-Token`.
     pub fn meta_tag(&self) -> String {
-        format!(r#"<meta name="csrf-token" content="{}">"#, self.0)
+        [r#"<meta name="csrf-token" content=""#, &self.0, r#"">"#].concat()
     }
 }
 
