@@ -9,7 +9,6 @@ use bytes::Bytes;
 use http::header::{SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Body;
-use http_body_util::{BodyExt as _, Limited};
 use mitten_core::csrf::{
     Binding, COOKIE_NAME, CookieSecret, CsrfFailure, CsrfPolicy, Precheck, TokenMode,
     token_from_headers,
@@ -19,7 +18,7 @@ use mitten_core::{Policy, Rejection, RequestView};
 use tower_service::Service;
 
 use crate::body::MittenBody;
-use crate::csrf_body::{CsrfBody, token_body, token_in_body};
+use crate::csrf_body::{CsrfBody, read_body, token_body, token_in_body};
 use crate::reject;
 
 /// The session key under which one-time tokens already used are remembered.
@@ -273,9 +272,10 @@ where
                 let inner = std::mem::replace(&mut self.inner, clone);
                 let context = after.context.clone();
                 return CsrfFuture::new(State::Verifying {
-                    verify: Box::pin(async move {
-                        verify_token(request, &csrf, session.as_ref(), &context).await
-                    }),
+                    verify: {
+                        let (parts, body) = request.into_parts();
+                        Box::pin(verify_token(parts, body, csrf, session, context))
+                    },
                     inner: Some(inner),
                     after: Some(after),
                     wants_json,
@@ -373,38 +373,39 @@ fn report_only<B>(
     ))
 }
 
+/// The token tier for one request. The request travels as its parts and body until the end, so
+/// that the boxed future holds one copy of them (it is allocated for every checked request).
 async fn verify_token<B>(
-    request: Request<B>,
-    csrf: &CsrfPolicy,
-    session: Option<&mitten_core::session::Session>,
-    context: &CsrfContext,
+    parts: http::request::Parts,
+    body: B,
+    csrf: Arc<CsrfPolicy>,
+    session: Option<mitten_core::session::Session>,
+    context: CsrfContext,
 ) -> Result<Request<CsrfBody<B>>, Refused>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let header_token = match token_from_headers(request.headers()) {
+    let csrf = &*csrf;
+    let header_token = match token_from_headers(&parts.headers) {
         Ok(token) => token.map(str::to_owned),
         Err(failure) => {
-            return report_only(csrf, Refusal::Csrf(failure), request.map(CsrfBody::inner));
+            let request = Request::from_parts(parts, CsrfBody::inner(body));
+            return report_only(csrf, Refusal::Csrf(failure), request);
         }
     };
-    let (request, token) = match header_token {
-        Some(token) => (request.map(CsrfBody::inner), Some(token)),
-        None => match token_body(request.headers(), csrf.token_in_json()) {
-            None => (request.map(CsrfBody::inner), None),
+    let (body, token) = match header_token {
+        Some(token) => (CsrfBody::inner(body), Some(token)),
+        None => match token_body(&parts.headers, csrf.token_in_json()) {
+            None => (CsrfBody::inner(body), None),
             Some(kind) => {
-                let (parts, body) = request.into_parts();
                 let limit = csrf.body_limit(parts.uri.path());
-                let bytes = match Limited::new(body, limit).collect().await {
-                    Ok(collected) => collected.to_bytes(),
-                    Err(_) => {
-                        // Too large (or cut short): never passed on unchecked.
-                        return Err((Refusal::TooLarge, parts.method, parts.uri.path().to_owned()));
-                    }
+                let Ok(bytes) = read_body(body, limit).await else {
+                    // Too large (or cut short): never passed on unchecked.
+                    return Err((Refusal::TooLarge, parts.method, parts.uri.path().to_owned()));
                 };
-                let token = match token_in_body(&kind, &bytes).await {
-                    Ok(token) => token,
+                match token_in_body(&kind, &bytes).await {
+                    Ok(token) => (CsrfBody::full(bytes), token),
                     Err(()) => {
                         let request = Request::from_parts(parts, CsrfBody::full(bytes));
                         return report_only(
@@ -413,20 +414,19 @@ where
                             request,
                         );
                     }
-                };
-                (Request::from_parts(parts, CsrfBody::full(bytes)), token)
+                }
             }
         },
     };
-    let verdict = match session {
+    let verdict = match &session {
         Some(session) => match session.load().await {
             Ok(()) => verdict(csrf, token.as_deref(), session).await,
             // The store is down: fail closed, as the session layer does.
             Err(_) => {
                 return Err((
                     Refusal::StoreUnavailable,
-                    request.method().clone(),
-                    request.uri().path().to_owned(),
+                    parts.method,
+                    parts.uri.path().to_owned(),
                 ));
             }
         },
@@ -436,6 +436,7 @@ where
             None,
         ),
     };
+    let request = Request::from_parts(parts, body);
     match verdict {
         Ok(()) => Ok(request),
         Err(failure) => report_only(csrf, Refusal::Csrf(failure), request),
@@ -444,9 +445,11 @@ where
 
 /// The CSRF secret kept in the session, if there is one.
 fn session_secret(session: &mitten_core::session::Session) -> Option<CookieSecret> {
-    session
-        .get::<String>(CSRF_SECRET_KEY)
-        .and_then(|text| CookieSecret::parse(&text))
+    session.inspect(CSRF_SECRET_KEY, |value| {
+        value
+            .and_then(serde_json::Value::as_str)
+            .and_then(CookieSecret::parse)
+    })
 }
 
 /// A session-held secret binds tokens as the session (a label apart from cookie-held ones).

@@ -20,14 +20,17 @@ pub(crate) enum TokenBody {
 /// Which kind of body the token could be in, by `Content-Type`.
 pub(crate) fn token_body(headers: &HeaderMap, json: bool) -> Option<TokenBody> {
     let content_type = headers.get(CONTENT_TYPE)?.to_str().ok()?;
-    let essence = content_type.split(';').next()?.trim().to_ascii_lowercase();
-    match essence.as_str() {
-        "application/x-www-form-urlencoded" => Some(TokenBody::UrlEncoded),
-        "multipart/form-data" => multer::parse_boundary(content_type)
+    let essence = content_type.split(';').next()?.trim();
+    if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        Some(TokenBody::UrlEncoded)
+    } else if essence.eq_ignore_ascii_case("multipart/form-data") {
+        multer::parse_boundary(content_type)
             .ok()
-            .map(TokenBody::Multipart),
-        "application/json" if json => Some(TokenBody::Json),
-        _ => None,
+            .map(TokenBody::Multipart)
+    } else if json && essence.eq_ignore_ascii_case("application/json") {
+        Some(TokenBody::Json)
+    } else {
+        None
     }
 }
 
@@ -36,27 +39,61 @@ pub(crate) fn token_body(headers: &HeaderMap, json: bool) -> Option<TokenBody> {
 pub(crate) async fn token_in_body(kind: &TokenBody, bytes: &Bytes) -> Result<Option<String>, ()> {
     match kind {
         TokenBody::UrlEncoded => single(urlencoded_tokens(bytes)),
-        TokenBody::Multipart(boundary) => {
-            let stream =
-                futures_util::stream::once(std::future::ready(
-                    Ok::<Bytes, std::convert::Infallible>(bytes.clone()),
-                ));
-            let mut multipart = multer::Multipart::new(stream, boundary.clone());
-            let mut found = Vec::new();
-            loop {
-                match multipart.next_field().await {
-                    Ok(Some(field)) if field.name() == Some(mitten_core::csrf::TOKEN_FIELD) => {
-                        found.push(field.text().await.map_err(|_| ())?);
-                    }
-                    Ok(Some(_)) => {}
-                    Ok(None) => break,
-                    Err(_) => return Err(()),
-                }
-            }
-            single(found.into_iter())
-        }
+        // The multipart parser's state is large: boxed, so that it does not weigh on the
+        // future of every token check.
+        TokenBody::Multipart(boundary) => Box::pin(multipart_token(boundary, bytes)).await,
         TokenBody::Json => json_token(bytes),
     }
+}
+
+async fn multipart_token(boundary: &str, bytes: &Bytes) -> Result<Option<String>, ()> {
+    let stream = futures_util::stream::once(std::future::ready(Ok::<
+        Bytes,
+        std::convert::Infallible,
+    >(bytes.clone())));
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let mut found = Vec::new();
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some(mitten_core::csrf::TOKEN_FIELD) => {
+                found.push(field.text().await.map_err(|_| ())?);
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(_) => return Err(()),
+        }
+    }
+    single(found.into_iter())
+}
+
+/// The whole body, at most `limit` bytes (`Err` beyond, or if the body fails). A body that
+/// arrives in one piece is kept as it is, without a copy.
+pub(crate) async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, ()>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use http_body_util::BodyExt as _;
+    let mut body = std::pin::pin!(http_body_util::Limited::new(body, limit));
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<bytes::BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        // Trailers are not data; as before, they are not passed on.
+        let Ok(data) = frame.map_err(|_| ())?.into_data() else {
+            continue;
+        };
+        match (&mut joined, first.take()) {
+            (Some(joined), _) => joined.extend_from_slice(&data),
+            (None, None) => first = Some(data),
+            (None, Some(earlier)) => {
+                let mut both = bytes::BytesMut::with_capacity(earlier.len() + data.len());
+                both.extend_from_slice(&earlier);
+                both.extend_from_slice(&data);
+                joined = Some(both);
+            }
+        }
+    }
+    Ok(joined.map_or_else(|| first.unwrap_or_default(), bytes::BytesMut::freeze))
 }
 
 /// The values of `_csrf_token` in a urlencoded body. Only a key that could decode to the field

@@ -196,6 +196,17 @@ impl Session {
         T::deserialize(self.state().value(key)?).ok()
     }
 
+    /// Looks at the value under `key` without copying it out.
+    ///
+    /// ```
+    /// # fn demo(session: &mitten_core::session::Session) {
+    /// let long = session.inspect("name", |v| v.and_then(|v| v.as_str()).is_some_and(|s| s.len() > 3));
+    /// # let _ = long; }
+    /// ```
+    pub fn inspect<R>(&self, key: &str, f: impl FnOnce(Option<&Value>) -> R) -> R {
+        f(self.state().value(key))
+    }
+
     /// The raw JSON value under `key`.
     pub fn get_value(&self, key: &str) -> Option<Value> {
         self.state().value(key).cloned()

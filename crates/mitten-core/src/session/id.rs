@@ -6,6 +6,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+use zeroize::Zeroize as _;
 
 /// Bytes of randomness in a session ID.
 const ID_BYTES: usize = 32;
@@ -26,9 +28,10 @@ const ID_CHARS: usize = 43;
 /// assert_eq!(SessionId::parse(id.as_cookie_value()).map(|p| p.store_key()), Some(id.store_key()));
 /// assert!(SessionId::parse("attacker-chosen").is_none());
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct SessionId {
-    text: String,
+    /// The base64url text, held inline: parsing and copying an ID allocate nothing.
+    text: [u8; ID_CHARS],
 }
 
 impl SessionId {
@@ -36,34 +39,54 @@ impl SessionId {
     pub fn generate() -> Self {
         let mut bytes = [0u8; ID_BYTES];
         rand::rng().fill_bytes(&mut bytes);
-        Self {
-            text: URL_SAFE_NO_PAD.encode(bytes),
-        }
+        let mut text = [0u8; ID_CHARS];
+        // 32 bytes are always 43 characters, so this cannot fail.
+        let written = URL_SAFE_NO_PAD
+            .encode_slice(bytes, &mut text)
+            .unwrap_or_default();
+        debug_assert_eq!(written, ID_CHARS);
+        bytes.zeroize();
+        Self { text }
     }
 
     /// An ID from a cookie, if it has the exact shape Mitten makes (43 canonical base64url
     /// characters). Anything else is malformed and never looked up.
     pub fn parse(text: &str) -> Option<Self> {
-        if text.len() != ID_CHARS {
-            return None;
-        }
+        let text: [u8; ID_CHARS] = text.as_bytes().try_into().ok()?;
         let mut bytes = [0u8; ID_BYTES + 3];
         let decoded = URL_SAFE_NO_PAD.decode_slice(text, &mut bytes).ok()?;
-        (decoded == ID_BYTES).then(|| Self {
-            text: text.to_owned(),
-        })
+        bytes.zeroize();
+        (decoded == ID_BYTES).then_some(Self { text })
     }
 
     /// The value for the cookie.
     pub fn as_cookie_value(&self) -> &str {
-        &self.text
+        // Always base64url (ASCII): made by `generate` or checked by `parse`.
+        std::str::from_utf8(&self.text).unwrap_or_default()
     }
 
     /// The key the store keeps the record under: SHA-256 of the ID.
     pub fn store_key(&self) -> StoreKey {
-        StoreKey(Sha256::digest(self.text.as_bytes()).into())
+        StoreKey(Sha256::digest(self.text).into())
     }
 }
+
+impl PartialEq for SessionId {
+    /// In constant time: an ID is a credential.
+    fn eq(&self, other: &Self) -> bool {
+        self.text.ct_eq(&other.text).into()
+    }
+}
+
+impl Eq for SessionId {}
+
+impl Drop for SessionId {
+    fn drop(&mut self) {
+        self.text.zeroize();
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for SessionId {}
 
 impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
