@@ -37,7 +37,11 @@ async fn mitten_rate(url: &str) -> f64 {
     for key in keys.iter() {
         let mut record = Record::new(1);
         record.data.insert("user".into(), json!("alice"));
-        store.create(*key, record, far).await.expect("create");
+        record.version = 1;
+        store
+            .create(*key, Arc::new(record), far)
+            .await
+            .expect("create");
     }
     let done = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
@@ -51,8 +55,9 @@ async fn mitten_rate(url: &str) -> f64 {
                 let record = store.load(keys[i]).await.expect("load").expect("present");
                 let mut next = (*record).clone();
                 next.data.insert("n".into(), json!(i));
+                next.version = record.version + 1;
                 let _ = store
-                    .update(keys[i], next, record.version, far)
+                    .update(keys[i], Arc::new(next), record.version, far)
                     .await
                     .expect("update");
                 done.fetch_add(1, Ordering::Relaxed);

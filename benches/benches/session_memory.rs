@@ -27,7 +27,15 @@ fn measure(which: &str) -> f64 {
         "mitten" => {
             let store = MemoryStore::new(SESSIONS);
             for key in &keys {
-                ready(store.create(*key, Record::new(1), u64::MAX / 2)).expect("create");
+                ready(store.create(
+                    *key,
+                    std::sync::Arc::new(Record {
+                        version: 1,
+                        ..Record::new(1)
+                    }),
+                    u64::MAX / 2,
+                ))
+                .expect("create");
             }
             let after = rss_bytes();
             std::hint::black_box(&store);

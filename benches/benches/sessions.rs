@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::hint::black_box;
+use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mitten::session::{MemoryStore, Record, SessionId, SessionStore, StoreKey};
@@ -26,7 +27,8 @@ fn sessions(c: &mut Criterion) {
     for key in &keys {
         let mut record = Record::new(1);
         record.data.insert("user".into(), json!("alice"));
-        ready(store.create(*key, record, far)).expect("create");
+        record.version = 1;
+        ready(store.create(*key, Arc::new(record), far)).expect("create");
     }
     let ts_store = tower_sessions::MemoryStore::default();
     let expiry = time::OffsetDateTime::now_utc() + time::Duration::days(1);
@@ -64,7 +66,10 @@ fn sessions(c: &mut Criterion) {
             let record = ready(store.load(keys[i])).expect("load").expect("present");
             let mut next = (*record).clone();
             next.data.insert("n".into(), json!(i));
-            black_box(ready(store.update(keys[i], next, record.version, far)).expect("update"))
+            next.version = record.version + 1;
+            black_box(
+                ready(store.update(keys[i], Arc::new(next), record.version, far)).expect("update"),
+            )
         })
     });
     group.bench_function("tower-sessions MemoryStore", |b| {

@@ -123,7 +123,7 @@ impl SessionStore for RedisStore {
     fn create(
         &self,
         key: StoreKey,
-        record: Record,
+        record: Arc<Record>,
         expires_at: u64,
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
         Box::pin(async move {
@@ -147,7 +147,7 @@ impl SessionStore for RedisStore {
     fn update(
         &self,
         key: StoreKey,
-        record: Record,
+        record: Arc<Record>,
         expected_version: u64,
         expires_at: u64,
     ) -> BoxFuture<'_, Result<Cas, StoreError>> {

@@ -59,11 +59,10 @@ impl CsrfContext {
                     // Created with the session, in this same response (Django's
                     // CSRF_USE_SESSIONS): the token rendered now verifies on the next request.
                     let secret = CookieSecret::generate();
-                    session
-                        .insert(CSRF_SECRET_KEY, secret.to_cookie_value())
-                        .map_err(|_| {
-                            mitten_core::session::StoreError::new("cannot store the CSRF secret")
-                        })?;
+                    session.insert_value(
+                        CSRF_SECRET_KEY,
+                        serde_json::Value::String(secret.to_cookie_value()),
+                    );
                     secret
                 }
             };

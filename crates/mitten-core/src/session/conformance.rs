@@ -52,7 +52,7 @@ pub async fn create_then_load(store: &dyn SessionStore) {
     let key = key();
     assert!(
         store
-            .create(key, record(None), now() + 60)
+            .create(key, Arc::new(record(None)), now() + 60)
             .await
             .expect("create")
     );
@@ -66,13 +66,18 @@ pub async fn create_refuses_a_taken_key(store: &dyn SessionStore) {
     let key = key();
     assert!(
         store
-            .create(key, record(None), now() + 60)
+            .create(key, Arc::new(record(None)), now() + 60)
             .await
             .expect("create")
     );
     let mut other = record(None);
     other.data.insert("k".into(), json!("other"));
-    assert!(!store.create(key, other, now() + 60).await.expect("create"));
+    assert!(
+        !store
+            .create(key, Arc::new(other), now() + 60)
+            .await
+            .expect("create")
+    );
     assert_eq!(
         store.load(key).await.expect("load").expect("present").data["k"],
         "v"
@@ -84,7 +89,7 @@ pub async fn update_is_compare_and_set(store: &dyn SessionStore) {
     let key = key();
     assert!(
         store
-            .create(key, record(None), now() + 60)
+            .create(key, Arc::new(record(None)), now() + 60)
             .await
             .expect("create")
     );
@@ -92,7 +97,7 @@ pub async fn update_is_compare_and_set(store: &dyn SessionStore) {
     first.data.insert("k".into(), json!("first"));
     assert_eq!(
         store
-            .update(key, first, 1, now() + 60)
+            .update(key, Arc::new(first), 1, now() + 60)
             .await
             .expect("update"),
         Cas::Written
@@ -100,7 +105,7 @@ pub async fn update_is_compare_and_set(store: &dyn SessionStore) {
     let mut stale = record(None);
     stale.data.insert("k".into(), json!("stale"));
     let outcome = store
-        .update(key, stale, 1, now() + 60)
+        .update(key, Arc::new(stale), 1, now() + 60)
         .await
         .expect("update");
     assert!(
@@ -122,7 +127,7 @@ pub async fn update_of_a_missing_record(store: &dyn SessionStore) {
     let key = key();
     assert_eq!(
         store
-            .update(key, record(None), 1, now() + 60)
+            .update(key, Arc::new(record(None)), 1, now() + 60)
             .await
             .expect("update"),
         Cas::Missing
@@ -135,7 +140,7 @@ pub async fn delete_removes(store: &dyn SessionStore) {
     let key = key();
     assert!(
         store
-            .create(key, record(Some("deleted-user")), now() + 60)
+            .create(key, Arc::new(record(Some("deleted-user"))), now() + 60)
             .await
             .expect("create")
     );
@@ -155,14 +160,14 @@ pub async fn expired_records_are_gone(store: &dyn SessionStore) {
     let key = key();
     assert!(
         store
-            .create(key, record(None), now().saturating_sub(1))
+            .create(key, Arc::new(record(None)), now().saturating_sub(1))
             .await
             .expect("create")
     );
     assert!(store.load(key).await.expect("load").is_none());
     assert!(
         store
-            .create(key, record(None), now() + 60)
+            .create(key, Arc::new(record(None)), now() + 60)
             .await
             .expect("an expired key is free again")
     );
@@ -175,26 +180,26 @@ pub async fn log_out_everywhere(store: &dyn SessionStore) {
     for k in [a, b] {
         assert!(
             store
-                .create(k, record(Some(&user)), now() + 60)
+                .create(k, Arc::new(record(Some(&user))), now() + 60)
                 .await
                 .expect("create")
         );
     }
     assert!(
         store
-            .create(other, record(Some("someone-else")), now() + 60)
+            .create(other, Arc::new(record(Some("someone-else"))), now() + 60)
             .await
             .expect("create")
     );
     assert!(
         store
-            .create(moved, record(Some(&user)), now() + 60)
+            .create(moved, Arc::new(record(Some(&user))), now() + 60)
             .await
             .expect("create")
     );
     assert_eq!(
         store
-            .update(moved, record(Some("new-owner")), 1, now() + 60)
+            .update(moved, Arc::new(record(Some("new-owner"))), 1, now() + 60)
             .await
             .expect("update"),
         Cas::Written

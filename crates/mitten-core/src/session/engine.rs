@@ -188,7 +188,9 @@ impl Sessions {
             SameSite::Strict => "; SameSite=Strict",
             SameSite::None => "; SameSite=None",
         });
-        let mut header = HeaderValue::from_str(&cookie).unwrap_or(HeaderValue::from_static(""));
+        // Takes the string's buffer as it is (no copy).
+        let mut header =
+            HeaderValue::try_from(cookie).unwrap_or_else(|_| HeaderValue::from_static(""));
         header.set_sensitive(true);
         header
     }

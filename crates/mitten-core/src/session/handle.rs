@@ -216,7 +216,18 @@ impl Session {
     /// session back (as in tower-sessions); if the request writes anyway, it still counts as
     /// this request's write of the key.
     pub fn insert<T: Serialize>(&self, key: &str, value: T) -> Result<(), serde_json::Error> {
-        let value = serde_json::to_value(value)?;
+        self.insert_value(key, serde_json::to_value(value)?);
+        Ok(())
+    }
+
+    /// Stores a JSON value under `key` (as [`insert`](Self::insert), without serializing).
+    ///
+    /// ```
+    /// # fn demo(session: &mitten_core::session::Session) {
+    /// session.insert_value("theme", serde_json::Value::String("dark".into()));
+    /// # }
+    /// ```
+    pub fn insert_value(&self, key: &str, value: Value) {
         let mut state = self.state();
         // Before the load, the stored value is unknown: it is a change.
         let unchanged = state.loaded && state.value(key) == Some(&value);
@@ -226,7 +237,6 @@ impl Session {
             state.data_changed = true;
         }
         state.log.push(change);
-        Ok(())
     }
 
     /// Removes `key`, returning what it held.
@@ -339,16 +349,18 @@ impl Session {
                 if self.touch_due(&base, now) {
                     let mut touched = (*base).clone();
                     touched.last_seen = now;
+                    touched.version = base.version + 1;
                     let expiry = expires_at(&touched);
                     // Losing a race here only means someone else refreshed it.
                     let _ = store
-                        .update(id.store_key(), touched, base.version, expiry)
+                        .update(id.store_key(), Arc::new(touched), base.version, expiry)
                         .await?;
                 }
             }
             return Ok(None);
         }
-        let (id, base, record, log, destroy, regenerate, modified) = {
+        // One copy of the data, shared with the store (not copied again for it).
+        let (id, base, record, destroy, regenerate, modified) = {
             let state = self.state();
             let base = state.base.clone();
             let record = Record {
@@ -356,14 +368,13 @@ impl Session {
                 user_id: state.user_id.clone(),
                 created_at: base.as_ref().map_or(now, |b| b.created_at),
                 last_seen: now,
-                version: base.as_ref().map_or(0, |b| b.version),
+                version: base.as_ref().map_or(1, |b| b.version + 1),
             };
             let modified = state.data_changed || state.user_changed;
             (
                 state.id.clone(),
                 base,
                 record,
-                state.log.clone(),
                 state.destroy,
                 state.regenerate,
                 modified,
@@ -378,6 +389,10 @@ impl Session {
             return Ok(had_cookie.then(|| sessions.clear_cookie()));
         }
         if regenerate || (base.is_none() && modified) {
+            let record = Arc::new(Record {
+                version: 1,
+                ..record
+            });
             let new_id = self.create(record, expires_at).await?;
             if let Some(old) = &id {
                 store.delete(old.store_key()).await?;
@@ -391,11 +406,14 @@ impl Session {
         if !modified {
             return Ok(None);
         }
-        let mut attempt = record;
+        let mut attempt = Arc::new(record);
         let mut expected = base.version;
         for _ in 0..MAX_MERGES {
             let expiry = expires_at(&attempt);
-            match store.update(key, attempt.clone(), expected, expiry).await? {
+            match store
+                .update(key, Arc::clone(&attempt), expected, expiry)
+                .await?
+            {
                 Cas::Written => return Ok(None),
                 Cas::Missing => {
                     // Destroyed meanwhile (logout, "log out everywhere"): never resurrect it.
@@ -403,11 +421,11 @@ impl Session {
                 }
                 Cas::Conflict(current) => {
                     let mut data = current.data.clone();
-                    for change in &log {
+                    let state = self.state();
+                    for change in &state.log {
                         change.apply(&mut data);
                     }
-                    let state = self.state();
-                    attempt = Record {
+                    attempt = Arc::new(Record {
                         data,
                         user_id: if state.user_changed {
                             state.user_id.clone()
@@ -416,8 +434,8 @@ impl Session {
                         },
                         created_at: current.created_at,
                         last_seen: now,
-                        version: current.version,
-                    };
+                        version: current.version + 1,
+                    });
                     expected = current.version;
                 }
             }
@@ -427,14 +445,15 @@ impl Session {
 
     async fn create(
         &self,
-        record: Record,
+        record: Arc<Record>,
         expires_at: impl Fn(&Record) -> u64,
     ) -> Result<SessionId, StoreError> {
         let store = self.inner.sessions.store();
+        let expiry = expires_at(&record);
         for _ in 0..4 {
             let id = SessionId::generate();
             if store
-                .create(id.store_key(), record.clone(), expires_at(&record))
+                .create(id.store_key(), Arc::clone(&record), expiry)
                 .await?
             {
                 let mut state = self.state();

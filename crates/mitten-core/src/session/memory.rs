@@ -73,6 +73,17 @@ impl MemoryStore {
     }
 }
 
+/// `record` at `version`: as given when the caller set it (the session engine does), else a
+/// copy with it set.
+fn at_version(record: Arc<Record>, version: u64) -> Arc<Record> {
+    if record.version == version {
+        return record;
+    }
+    let mut record = Arc::unwrap_or_clone(record);
+    record.version = version;
+    Arc::new(record)
+}
+
 /// A poisoned shard still holds consistent data (every mutation is a single map operation).
 fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     shard
@@ -140,13 +151,12 @@ impl SessionStore for MemoryStore {
     fn create(
         &self,
         key: StoreKey,
-        mut record: Record,
+        record: Arc<Record>,
         expires_at: u64,
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
         let now = self.clock.now();
-        record.version = 1;
+        let record = at_version(record, 1);
         let user_id = record.user_id.clone();
-        let record = Arc::new(record);
         // What this removes is dropped after the lock is released (freeing a cold record is the
         // slowest part of an eviction).
         let mut removed = None;
@@ -183,7 +193,7 @@ impl SessionStore for MemoryStore {
     fn update(
         &self,
         key: StoreKey,
-        mut record: Record,
+        record: Arc<Record>,
         expected_version: u64,
         expires_at: u64,
     ) -> BoxFuture<'_, Result<Cas, StoreError>> {
@@ -200,15 +210,9 @@ impl SessionStore for MemoryStore {
             }
             Some(entry) => {
                 let old_user = entry.record.user_id.clone();
-                record.version = expected_version + 1;
+                let record = at_version(record, expected_version + 1);
                 shard.index_user(key, old_user.as_deref(), record.user_id.as_deref());
-                shard.records.insert(
-                    key,
-                    Entry {
-                        record: Arc::new(record),
-                        expires_at,
-                    },
-                );
+                shard.records.insert(key, Entry { record, expires_at });
                 Cas::Written
             }
         };

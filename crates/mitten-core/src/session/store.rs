@@ -53,19 +53,22 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// The record, if it exists and has not expired.
     fn load(&self, key: StoreKey) -> BoxFuture<'_, Result<Option<Arc<Record>>, StoreError>>;
 
-    /// Stores a new record; `false` if the key is already taken (the caller draws a new ID).
+    /// Stores a new record, at version 1; `false` if the key is already taken (the caller draws
+    /// a new ID). The record is shared, not copied: the session engine keeps it as the
+    /// request's view, and sends it with `version` already 1.
     fn create(
         &self,
         key: StoreKey,
-        record: Record,
+        record: Arc<Record>,
         expires_at: u64,
     ) -> BoxFuture<'_, Result<bool, StoreError>>;
 
-    /// Replaces the record if its stored version is still `expected_version`.
+    /// Replaces the record if its stored version is still `expected_version`; the new record
+    /// has version `expected_version + 1` (the engine sends it so).
     fn update(
         &self,
         key: StoreKey,
-        record: Record,
+        record: Arc<Record>,
         expected_version: u64,
         expires_at: u64,
     ) -> BoxFuture<'_, Result<Cas, StoreError>>;

@@ -453,7 +453,7 @@ fn memory_store_is_bounded() {
     let store = MemoryStore::new(32);
     for _ in 0..500 {
         let key = SessionId::generate().store_key();
-        assert!(block_on(store.create(key, Record::new(T0), u64::MAX)).expect("create"));
+        assert!(block_on(store.create(key, Arc::new(Record::new(T0)), u64::MAX)).expect("create"));
     }
     assert!(store.len() <= 32, "{}", store.len());
 }
