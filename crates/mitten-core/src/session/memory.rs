@@ -1,6 +1,7 @@
 //! The embedded store: sharded, bounded, expiring.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::store::{BoxFuture, Cas, SessionStore, StoreError};
@@ -31,10 +32,10 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Shard {
-    records: HashMap<StoreKey, Entry>,
+    records: HashMap<StoreKey, Entry, ByKeyBytes>,
     /// Creation order, for eviction; keys already gone are skipped when met.
     order: VecDeque<StoreKey>,
-    users: HashMap<String, HashSet<StoreKey>>,
+    users: HashMap<String, HashSet<StoreKey, ByKeyBytes>>,
 }
 
 #[derive(Debug)]
@@ -70,6 +71,33 @@ impl MemoryStore {
 
     fn shard(&self, key: &StoreKey) -> MutexGuard<'_, Shard> {
         lock(&self.shards[usize::from(key.0[0]) % SHARDS])
+    }
+}
+
+/// Hashes a store key by eight of its own bytes. Keys are SHA-256 digests of IDs the server drew
+/// (a client's ID is only ever looked up, never stored), so they are spread evenly already and
+/// a keyed hash (the standard SipHash) would only cost time. Bytes 8..16: byte 0 picks the shard.
+type ByKeyBytes = BuildHasherDefault<KeyBytesHasher>;
+
+#[derive(Default)]
+struct KeyBytesHasher(u64);
+
+impl Hasher for KeyBytesHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        match bytes.get(8..16).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+            // The key's 32 bytes.
+            Some(middle) if bytes.len() == 32 => self.0 = u64::from_le_bytes(middle),
+            // Anything else (a length prefix): mixed in, never relied on.
+            _ => {
+                for &b in bytes {
+                    self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+        }
     }
 }
 
@@ -241,5 +269,26 @@ impl SessionStore for MemoryStore {
             }
         }
         Box::pin(std::future::ready(Ok(removed)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher as _;
+
+    use super::*;
+    use crate::session::SessionId;
+
+    #[test]
+    fn key_hashes_spread_within_a_shard() {
+        let hashes: HashSet<u64> = (0..2_000)
+            .map(|_| SessionId::generate().store_key())
+            .filter(|key| key.0[0] % 16 == 0)
+            .map(|key| ByKeyBytes::default().hash_one(key))
+            .collect();
+        // About 125 keys land in shard 0; their hashes must not collide (nor share low bits).
+        assert!(hashes.len() > 60, "{}", hashes.len());
+        let low_bits: HashSet<u64> = hashes.iter().map(|h| h & 0xff).collect();
+        assert!(low_bits.len() > 40, "{}", low_bits.len());
     }
 }
