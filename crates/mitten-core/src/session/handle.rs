@@ -15,6 +15,13 @@ use super::{Record, SessionId, StoreKey};
 /// [`Session::regenerate`] removes it, so CSRF tokens rotate at login.
 pub const CSRF_SECRET_KEY: &str = "_mitten.csrf";
 
+/// A write's outcome: the record written and the cookie to send; or the record meant (its data
+/// goes back to the request's view) and what `persist` answers instead.
+type Written = Result<
+    (Arc<Record>, Option<HeaderValue>),
+    (Arc<Record>, Result<Option<HeaderValue>, StoreError>),
+>;
+
 /// How many times a write is retried after losing a compare-and-set race. Each round lets one
 /// racer through, so this bounds how many requests of one session can write at the same moment
 /// before one of them gets a 503.
@@ -105,15 +112,6 @@ impl State {
         let base = &self.base;
         self.data
             .get_or_insert_with(|| base.as_ref().map(|b| b.data.clone()).unwrap_or_default())
-    }
-
-    /// A copy of the data as it stands.
-    fn data_snapshot(&self) -> Map<String, Value> {
-        match (&self.data, &self.base) {
-            (Some(data), _) => data.clone(),
-            (None, Some(base)) => base.data.clone(),
-            (None, None) => Map::new(),
-        }
     }
 }
 
@@ -229,6 +227,13 @@ impl Session {
     /// ```
     pub fn insert_value(&self, key: &str, value: Value) {
         let mut state = self.state();
+        // A loaded session without a stored record is new: its first write creates it under a
+        // fresh ID, so no other request can race it and its changes need no log to merge.
+        if state.loaded && state.base.is_none() {
+            state.data_mut().insert(key.to_owned(), value);
+            state.data_changed = true;
+            return;
+        }
         // Before the load, the stored value is unknown: it is a change.
         let unchanged = state.loaded && state.value(key) == Some(&value);
         let change = Change::Insert(key.to_owned(), value);
@@ -359,28 +364,16 @@ impl Session {
             }
             return Ok(None);
         }
-        // One copy of the data, shared with the store (not copied again for it).
-        let (id, base, record, destroy, regenerate, modified) = {
+        let (id, base, destroy, regenerate, modified) = {
             let state = self.state();
-            let base = state.base.clone();
-            let record = Record {
-                data: state.data_snapshot(),
-                user_id: state.user_id.clone(),
-                created_at: base.as_ref().map_or(now, |b| b.created_at),
-                last_seen: now,
-                version: base.as_ref().map_or(1, |b| b.version + 1),
-            };
-            let modified = state.data_changed || state.user_changed;
             (
                 state.id.clone(),
-                base,
-                record,
+                state.base.clone(),
                 state.destroy,
                 state.regenerate,
-                modified,
+                state.data_changed || state.user_changed,
             )
         };
-
         if destroy {
             if let Some(id) = &id {
                 store.delete(id.store_key()).await?;
@@ -388,38 +381,102 @@ impl Session {
             let had_cookie = self.inner.cookie != CookieRead::Absent;
             return Ok(had_cookie.then(|| sessions.clear_cookie()));
         }
-        if regenerate || (base.is_none() && modified) {
-            let record = Arc::new(Record {
-                version: 1,
-                ..record
-            });
-            let new_id = self.create(record, expires_at).await?;
-            if let Some(old) = &id {
-                store.delete(old.store_key()).await?;
-            }
-            return Ok(Some(sessions.set_cookie(&new_id)));
-        }
-        let (Some(id), Some(base)) = (id, base) else {
+        let creating = regenerate || (base.is_none() && modified);
+        if !creating && (base.is_none() || !modified) {
             return Ok(None);
+        }
+        // The data moves into the record, which the store shares (no copy); once written, the
+        // record is this request's view of the session.
+        let version = match &base {
+            Some(base) if !creating => base.version + 1,
+            _ => 1,
         };
-        let key = id.store_key();
-        if !modified {
-            return Ok(None);
+        let record = Arc::new(Record {
+            version,
+            ..self.take_record(now, base.as_deref())
+        });
+        let outcome = if creating {
+            self.write_new(record, id.as_ref(), expires_at).await
+        } else if let (Some(id), Some(base)) = (&id, &base) {
+            self.write_over(record, id.store_key(), base.version, now, expires_at)
+                .await
+        } else {
+            Ok((record, None))
+        };
+        match outcome {
+            Ok((written, cookie)) => {
+                let mut state = self.state();
+                state.base = Some(written);
+                state.data = None;
+                Ok(cookie)
+            }
+            Err((record, error)) => {
+                self.state().data = Some(record.data.clone());
+                error
+            }
         }
-        let mut attempt = Arc::new(record);
-        let mut expected = base.version;
+    }
+
+    /// The record to write: this request's data (moved out of the state) and user.
+    fn take_record(&self, now: u64, base: Option<&Record>) -> Record {
+        let mut state = self.state();
+        let data = match state.data.take() {
+            Some(data) => data,
+            None => base.map(|b| b.data.clone()).unwrap_or_default(),
+        };
+        Record {
+            data,
+            user_id: state.user_id.clone(),
+            created_at: base.map_or(now, |b| b.created_at),
+            last_seen: now,
+            version: 0,
+        }
+    }
+
+    /// Stores `record` under a new ID (deleting `old`, the ID it replaces, if any).
+    async fn write_new(
+        &self,
+        record: Arc<Record>,
+        old: Option<&SessionId>,
+        expires_at: impl Fn(&Record) -> u64,
+    ) -> Written {
+        let new_id = match self.create(Arc::clone(&record), expires_at).await {
+            Ok(id) => id,
+            Err(error) => return Err((record, Err(error))),
+        };
+        if let Some(old) = old {
+            if let Err(error) = self.inner.sessions.store().delete(old.store_key()).await {
+                return Err((record, Err(error)));
+            }
+        }
+        let cookie = self.inner.sessions.set_cookie(&new_id);
+        Ok((record, Some(cookie)))
+    }
+
+    /// Writes `record` over the stored one with compare-and-set, merging this request's changes
+    /// onto a newer record as often as another request wrote first.
+    async fn write_over(
+        &self,
+        record: Arc<Record>,
+        key: StoreKey,
+        version: u64,
+        now: u64,
+        expires_at: impl Fn(&Record) -> u64,
+    ) -> Written {
+        let sessions = &self.inner.sessions;
+        let mut attempt = record;
+        let mut expected = version;
         for _ in 0..MAX_MERGES {
             let expiry = expires_at(&attempt);
-            match store
+            match sessions
+                .store()
                 .update(key, Arc::clone(&attempt), expected, expiry)
-                .await?
+                .await
             {
-                Cas::Written => return Ok(None),
-                Cas::Missing => {
-                    // Destroyed meanwhile (logout, "log out everywhere"): never resurrect it.
-                    return Ok(Some(sessions.clear_cookie()));
-                }
-                Cas::Conflict(current) => {
+                Ok(Cas::Written) => return Ok((attempt, None)),
+                // Destroyed meanwhile (logout, "log out everywhere"): never resurrect it.
+                Ok(Cas::Missing) => return Err((attempt, Ok(Some(sessions.clear_cookie())))),
+                Ok(Cas::Conflict(current)) => {
                     let mut data = current.data.clone();
                     let state = self.state();
                     for change in &state.log {
@@ -438,9 +495,11 @@ impl Session {
                     });
                     expected = current.version;
                 }
+                Err(error) => return Err((attempt, Err(error))),
             }
         }
-        Err(StoreError::new("too many concurrent writes to one session"))
+        let error = StoreError::new("too many concurrent writes to one session");
+        Err((attempt, Err(error)))
     }
 
     async fn create(

@@ -323,6 +323,27 @@ fn storing_the_same_value_writes_nothing() {
 }
 
 #[test]
+fn after_the_write_the_request_sees_what_was_written() {
+    let (sessions, _, _) = setup(SessionConfig::new());
+    let session = sessions.start(&HeaderMap::new());
+    block_on(session.load()).expect("load");
+    session.insert("k", "v").expect("insert");
+    let set = block_on(session.persist()).expect("persist").expect("cookie");
+    assert!(session.is_stored(), "the new record is the request's view");
+    assert_eq!(session.get::<String>("k").as_deref(), Some("v"));
+
+    let headers = cookie_headers(&set);
+    let again = sessions.start(&headers);
+    block_on(again.load()).expect("load");
+    again.insert("k", "w").expect("insert");
+    assert_eq!(block_on(again.persist()).expect("persist"), None);
+    assert_eq!(again.get::<String>("k").as_deref(), Some("w"));
+    let fresh = sessions.start(&headers);
+    block_on(fresh.load()).expect("load");
+    assert_eq!(fresh.get::<String>("k").as_deref(), Some("w"));
+}
+
+#[test]
 fn log_out_everywhere_ends_every_session_of_the_user() {
     let (sessions, _, _) = setup(SessionConfig::new());
     let login = |user: &str| {
