@@ -13,7 +13,6 @@ use mitten_core::csrf::{
     Binding, COOKIE_NAME, CookieSecret, CsrfFailure, CsrfPolicy, Precheck, TokenMode,
     token_from_headers,
 };
-use mitten_core::session::CSRF_SECRET_KEY;
 use mitten_core::{Policy, Rejection, RequestView};
 use tower_service::Service;
 
@@ -53,21 +52,11 @@ impl CsrfContext {
         };
         if let Some(session) = session {
             session.load().await?;
-            let secret = match session_secret(session) {
-                Some(secret) => secret,
-                None => {
-                    // Created with the session, in this same response (Django's
-                    // CSRF_USE_SESSIONS): the token rendered now verifies on the next request.
-                    let secret = CookieSecret::generate();
-                    session.insert_value(
-                        CSRF_SECRET_KEY,
-                        serde_json::Value::String(secret.to_cookie_value()),
-                    );
-                    secret
-                }
-            };
+            // Made with the session if it has none, and written back with this response
+            // (Django's CSRF_USE_SESSIONS): the token rendered now verifies on the next request.
+            let secret = session.binding_secret();
             return Ok(self.policy.render(
-                session_binding(&secret),
+                Binding::Session(secret.as_bytes()),
                 session.user_id().as_deref(),
                 now,
             ));
@@ -442,29 +431,13 @@ where
     }
 }
 
-/// The CSRF secret kept in the session, if there is one.
-fn session_secret(session: &mitten_core::session::Session) -> Option<CookieSecret> {
-    session.inspect(CSRF_SECRET_KEY, |value| {
-        value
-            .and_then(serde_json::Value::as_str)
-            .and_then(CookieSecret::parse)
-    })
-}
-
-/// A session-held secret binds tokens as the session (a label apart from cookie-held ones).
-fn session_binding(secret: &CookieSecret) -> Binding<'_> {
-    match secret.binding() {
-        Binding::Cookie(bytes) | Binding::Session(bytes) => Binding::Session(bytes),
-    }
-}
-
 async fn verdict(
     csrf: &CsrfPolicy,
     token: Option<&str>,
     session: &mitten_core::session::Session,
 ) -> Result<(), CsrfFailure> {
-    let secret = session_secret(session);
-    let binding = secret.as_ref().map(session_binding);
+    let secret = session.existing_binding_secret();
+    let binding = secret.as_ref().map(|s| Binding::Session(s.as_bytes()));
     match csrf.mode() {
         TokenMode::PerSession => csrf.verify(token, binding, session.user_id().as_deref()),
         TokenMode::OneTime { max_age } => {

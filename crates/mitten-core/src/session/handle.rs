@@ -9,11 +9,7 @@ use serde_json::{Map, Value};
 
 use super::engine::{CookieRead, Sessions};
 use super::store::{Cas, StoreError};
-use super::{Record, SessionId, StoreKey};
-
-/// The session key holding the CSRF token secret when sessions are on (see `csrf`).
-/// [`Session::regenerate`] removes it, so CSRF tokens rotate at login.
-pub const CSRF_SECRET_KEY: &str = "_mitten.csrf";
+use super::{BindingSecret, Record, SessionId, StoreKey};
 
 /// A write's outcome: the record written and the cookie to send; or the record meant (its data
 /// goes back to the request's view) and what `persist` answers instead.
@@ -73,6 +69,9 @@ struct State {
     /// another reason) but is no reason to write.
     data_changed: bool,
     user_changed: bool,
+    /// The binding secret once this request set or cleared it; until then it is `base`'s.
+    secret: Option<BindingSecret>,
+    secret_changed: bool,
     regenerate: bool,
     destroy: bool,
 }
@@ -104,6 +103,15 @@ impl State {
             (Some(data), _) => data.get(key),
             (None, Some(base)) => base.data.get(key),
             (None, None) => None,
+        }
+    }
+
+    /// The binding secret as this request sees it.
+    fn current_secret(&self) -> Option<&BindingSecret> {
+        if self.secret_changed {
+            self.secret.as_ref()
+        } else {
+            self.base.as_ref().and_then(|b| b.binding_secret.as_ref())
         }
     }
 
@@ -280,8 +288,28 @@ impl Session {
     /// record is deleted, so an ID an attacker planted or saw before is worth nothing. Call it at
     /// login and at every privilege change. Anything bound to the ID (the CSRF token) rotates.
     pub fn regenerate(&self) {
-        self.record(Change::Remove(CSRF_SECRET_KEY.to_owned()));
-        self.state().regenerate = true;
+        let mut state = self.state();
+        state.secret = None;
+        state.secret_changed = true;
+        state.regenerate = true;
+    }
+
+    /// The session's binding secret, made now if it has none (CSRF tokens are an HMAC of it).
+    /// A new one is written back with the session.
+    pub fn binding_secret(&self) -> BindingSecret {
+        let mut state = self.state();
+        if let Some(secret) = state.current_secret() {
+            return secret.clone();
+        }
+        let secret = BindingSecret::generate();
+        state.secret = Some(secret.clone());
+        state.secret_changed = true;
+        secret
+    }
+
+    /// The session's binding secret if it has one (nothing is made).
+    pub fn existing_binding_secret(&self) -> Option<BindingSecret> {
+        self.state().current_secret().cloned()
     }
 
     /// Ends the session: the record is deleted and the cookie cleared (`Max-Age=0`).
@@ -290,6 +318,8 @@ impl Session {
         state.destroy = true;
         state.data = Some(Map::new());
         state.user_id = None;
+        state.secret = None;
+        state.secret_changed = true;
     }
 
     /// Whether the request continues a stored session (as opposed to a new one).
@@ -308,7 +338,12 @@ impl Session {
     /// call, no allocation).
     pub fn needs_persist(&self) -> bool {
         let state = self.state();
-        if state.data_changed || state.user_changed || state.regenerate || state.destroy {
+        if state.data_changed
+            || state.user_changed
+            || state.secret_changed
+            || state.regenerate
+            || state.destroy
+        {
             return true;
         }
         let now = self.inner.now;
@@ -329,7 +364,11 @@ impl Session {
     pub async fn persist(&self) -> Result<Option<HeaderValue>, StoreError> {
         let touched = {
             let state = self.state();
-            state.data_changed || state.user_changed || state.regenerate || state.destroy
+            state.data_changed
+                || state.user_changed
+                || state.secret_changed
+                || state.regenerate
+                || state.destroy
         };
         if !self.state().loaded {
             if !touched {
@@ -371,7 +410,7 @@ impl Session {
                 state.base.clone(),
                 state.destroy,
                 state.regenerate,
-                state.data_changed || state.user_changed,
+                state.data_changed || state.user_changed || state.secret_changed,
             )
         };
         if destroy {
@@ -427,6 +466,11 @@ impl Session {
         Record {
             data,
             user_id: state.user_id.clone(),
+            binding_secret: if state.secret_changed {
+                state.secret.clone()
+            } else {
+                base.and_then(|b| b.binding_secret.clone())
+            },
             created_at: base.map_or(now, |b| b.created_at),
             last_seen: now,
             version: 0,
@@ -488,6 +532,11 @@ impl Session {
                             state.user_id.clone()
                         } else {
                             current.user_id.clone()
+                        },
+                        binding_secret: if state.secret_changed {
+                            state.secret.clone()
+                        } else {
+                            current.binding_secret.clone()
                         },
                         created_at: current.created_at,
                         last_seen: now,

@@ -39,6 +39,7 @@ mod handle;
 mod id;
 mod memory;
 mod record;
+mod secret;
 mod store;
 
 pub mod conformance;
@@ -46,10 +47,11 @@ pub mod conformance;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{SameSite, SessionConfig};
 pub use engine::Sessions;
-pub use handle::{CSRF_SECRET_KEY, Session};
+pub use handle::Session;
 pub use id::{SessionId, StoreKey};
 pub use memory::MemoryStore;
 pub use record::Record;
+pub use secret::BindingSecret;
 pub use store::{BoxFuture, Cas, SessionStore, StoreError};
 
 #[cfg(test)]

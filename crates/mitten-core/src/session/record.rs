@@ -15,6 +15,10 @@ pub struct Record {
     /// The user this session belongs to, for "log out everywhere".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// The secret CSRF tokens are bound to (made when a token is first rendered; a new one
+    /// after `regenerate()`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding_secret: Option<super::BindingSecret>,
     /// When the session was created (seconds since the epoch): the absolute timeout counts
     /// from here, and it survives `regenerate()`.
     pub created_at: u64,
@@ -30,6 +34,7 @@ impl Record {
         Self {
             data: Map::new(),
             user_id: None,
+            binding_secret: None,
             created_at: now,
             last_seen: now,
             version: 0,

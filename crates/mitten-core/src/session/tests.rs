@@ -328,7 +328,9 @@ fn after_the_write_the_request_sees_what_was_written() {
     let session = sessions.start(&HeaderMap::new());
     block_on(session.load()).expect("load");
     session.insert("k", "v").expect("insert");
-    let set = block_on(session.persist()).expect("persist").expect("cookie");
+    let set = block_on(session.persist())
+        .expect("persist")
+        .expect("cookie");
     assert!(session.is_stored(), "the new record is the request's view");
     assert_eq!(session.get::<String>("k").as_deref(), Some("v"));
 
@@ -341,6 +343,36 @@ fn after_the_write_the_request_sees_what_was_written() {
     let fresh = sessions.start(&headers);
     block_on(fresh.load()).expect("load");
     assert_eq!(fresh.get::<String>("k").as_deref(), Some("w"));
+}
+
+#[test]
+fn binding_secret_is_kept_merged_and_rotated() {
+    let (sessions, _, _) = setup(SessionConfig::new());
+    let first = sessions.start(&HeaderMap::new());
+    block_on(first.load()).expect("load");
+    let secret = first.binding_secret();
+    let set = block_on(first.persist()).expect("persist").expect("cookie");
+    let headers = cookie_headers(&set);
+    let secret_of = |headers: &HeaderMap| {
+        let session = sessions.start(headers);
+        block_on(session.load()).expect("load");
+        session.existing_binding_secret()
+    };
+    assert_eq!(secret_of(&headers).as_ref(), Some(&secret), "kept");
+
+    // A concurrent write of data keeps the secret; the merge does not drop it.
+    let a = sessions.start(&headers);
+    block_on(a.load()).expect("load");
+    request(&sessions, &headers, |b| b.insert("x", 1).expect("insert"));
+    a.insert("y", 2).expect("insert");
+    block_on(a.persist()).expect("persist");
+    assert_eq!(secret_of(&headers).as_ref(), Some(&secret), "merged");
+
+    // Login: a new ID and a new secret.
+    let set = request(&sessions, &headers, |s| s.regenerate()).expect("new cookie");
+    let rotated = secret_of(&cookie_headers(&set));
+    assert!(rotated.is_none(), "made again when a token is next rendered");
+    assert_eq!(secret_of(&headers), None, "the old record is gone");
 }
 
 #[test]
