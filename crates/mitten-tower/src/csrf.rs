@@ -142,8 +142,9 @@ pin_project_lite::pin_project! {
 struct After {
     /// The request was examined: caches must key on what the check read.
     checked: bool,
-    /// The token context, whose secret cookie (if a handler made one) goes on the response.
-    context: CsrfContext,
+    /// Without sessions: the slot of the secret cookie a handler's token made, for the
+    /// response. (Per request: no reference to anything shared between requests.)
+    new_secret: Option<Arc<Mutex<Option<CookieSecret>>>>,
 }
 
 impl After {
@@ -152,7 +153,7 @@ impl After {
         if self.checked {
             headers.append(VARY, HeaderValue::from_static("Origin, Sec-Fetch-Site"));
         }
-        let new_secret = self.context.new_secret.as_ref().and_then(|slot| {
+        let new_secret = self.new_secret.as_ref().and_then(|slot| {
             slot.lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .take()
@@ -241,28 +242,30 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let Some(csrf) = self.csrf.clone() else {
+        // Shared policies are borrowed here and cloned only where a request keeps them: every
+        // clone is an atomic write to a cache line all cores share.
+        let Some(csrf) = &self.csrf else {
             return CsrfFuture::new(State::Passthrough {
                 future: self.inner.call(request.map(CsrfBody::inner)),
             });
         };
-        let (precheck, after, session) = prepare(&mut request, &self.policy, &csrf);
+        let (precheck, after, session, cookie_secret) = prepare(&mut request, &self.policy, csrf);
         let wants_json = reject::wants_json(request.headers());
         let passed = match precheck {
             Precheck::Skip => Ok(request.map(CsrfBody::inner)),
             Precheck::Refuse(failure) => {
-                report_only(&csrf, Refusal::Csrf(failure), request.map(CsrfBody::inner))
+                report_only(csrf, Refusal::Csrf(failure), request.map(CsrfBody::inner))
             }
             Precheck::NeedToken => {
                 // The inner service was made ready for this call: it waits in the future for
                 // the check, and a fresh clone stays here for the next call.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
-                let context = after.context.clone();
+                let csrf = Arc::clone(csrf);
                 return CsrfFuture::new(State::Verifying {
                     verify: {
                         let (parts, body) = request.into_parts();
-                        Box::pin(verify_token(parts, body, csrf, session, context))
+                        Box::pin(verify_token(parts, body, csrf, session, cookie_secret))
                     },
                     inner: Some(inner),
                     after: Some(after),
@@ -288,7 +291,12 @@ fn prepare<B>(
     request: &mut Request<B>,
     policy: &Policy,
     csrf: &Arc<CsrfPolicy>,
-) -> (Precheck, After, Option<mitten_core::session::Session>) {
+) -> (
+    Precheck,
+    After,
+    Option<mitten_core::session::Session>,
+    Option<CookieSecret>,
+) {
     let view = RequestView {
         method: request.method(),
         uri: request.uri(),
@@ -308,16 +316,21 @@ fn prepare<B>(
         .get::<mitten_core::session::Session>()
         .cloned();
     // With sessions the secret lives in the session; the cookie is only read without them.
-    let context = CsrfContext {
-        policy: Arc::clone(csrf),
-        cookie_secret: session
-            .is_none()
-            .then(|| cookie_secret(request.headers()))
-            .flatten(),
-        new_secret: session.is_none().then(Arc::default),
+    let cookie_secret = session
+        .is_none()
+        .then(|| cookie_secret(request.headers()))
+        .flatten();
+    let new_secret = session.is_none().then(Arc::default);
+    let after = After {
+        checked,
+        new_secret: new_secret.clone(),
     };
-    request.extensions_mut().insert(context.clone());
-    (precheck, After { checked, context }, session)
+    request.extensions_mut().insert(CsrfContext {
+        policy: Arc::clone(csrf),
+        cookie_secret: cookie_secret.clone(),
+        new_secret,
+    });
+    (precheck, after, session, cookie_secret)
 }
 
 /// The response to a refused request, logged without any secret.
@@ -368,7 +381,7 @@ async fn verify_token<B>(
     body: B,
     csrf: Arc<CsrfPolicy>,
     session: Option<mitten_core::session::Session>,
-    context: CsrfContext,
+    cookie_secret: Option<CookieSecret>,
 ) -> Result<Request<CsrfBody<B>>, Refused>
 where
     B: Body<Data = Bytes>,
@@ -420,7 +433,7 @@ where
         },
         None => csrf.verify(
             token.as_deref(),
-            context.cookie_secret.as_ref().map(CookieSecret::binding),
+            cookie_secret.as_ref().map(CookieSecret::binding),
             None,
         ),
     };

@@ -206,18 +206,17 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
     type Rejection = SessionUnavailable;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Some(context) = parts.extensions.get::<crate::CsrfContext>().cloned() else {
+        // Borrowed, not cloned: the context holds the shared policy.
+        let extensions = &parts.extensions;
+        let Some(context) = extensions.get::<crate::CsrfContext>() else {
             return Err(SessionUnavailable {
                 configured: false,
                 what: "csrf",
             });
         };
-        let session = parts
-            .extensions
-            .get::<mitten_core::session::Session>()
-            .cloned();
+        let session = extensions.get::<mitten_core::session::Session>();
         context
-            .render(session.as_ref())
+            .render(session)
             .await
             .map(CsrfToken)
             .map_err(|_| SessionUnavailable {

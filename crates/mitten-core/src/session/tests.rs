@@ -371,7 +371,10 @@ fn binding_secret_is_kept_merged_and_rotated() {
     // Login: a new ID and a new secret.
     let set = request(&sessions, &headers, |s| s.regenerate()).expect("new cookie");
     let rotated = secret_of(&cookie_headers(&set));
-    assert!(rotated.is_none(), "made again when a token is next rendered");
+    assert!(
+        rotated.is_none(),
+        "made again when a token is next rendered"
+    );
     assert_eq!(secret_of(&headers), None, "the old record is gone");
 }
 
