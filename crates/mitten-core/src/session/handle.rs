@@ -296,6 +296,13 @@ impl Session {
 
     /// The session's binding secret, made now if it has none (CSRF tokens are an HMAC of it).
     /// A new one is written back with the session.
+    ///
+    /// ```
+    /// # fn demo(session: &mitten_core::session::Session) {
+    /// let secret = session.binding_secret();
+    /// assert_eq!(session.existing_binding_secret(), Some(secret));
+    /// # }
+    /// ```
     pub fn binding_secret(&self) -> BindingSecret {
         let mut state = self.state();
         if let Some(secret) = state.current_secret() {
@@ -308,6 +315,14 @@ impl Session {
     }
 
     /// The session's binding secret if it has one (nothing is made).
+    ///
+    /// ```
+    /// # fn demo(session: &mitten_core::session::Session) {
+    /// if session.existing_binding_secret().is_none() {
+    ///     // No token was ever rendered for this session: nothing can verify against it.
+    /// }
+    /// # }
+    /// ```
     pub fn existing_binding_secret(&self) -> Option<BindingSecret> {
         self.state().current_secret().cloned()
     }
