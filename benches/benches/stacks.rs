@@ -8,87 +8,11 @@
 
 use std::hint::black_box;
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use criterion::{Criterion, criterion_group, criterion_main};
-use http_body_util::BodyExt as _;
 use mitten_benches::stacks;
+use mitten_benches::visit::{Visit, get as new_visitor};
 use tower::ServiceExt as _;
-
-/// What a browser holds after the first GET: its cookies and the form's token field.
-struct Visit {
-    cookies: String,
-    form: String,
-}
-
-async fn visit(app: &Router) -> Visit {
-    let response = app.clone().oneshot(get()).await.expect("GET");
-    assert_eq!(response.status(), StatusCode::OK);
-    let cookies = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
-        .collect::<Vec<_>>()
-        .join("; ");
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    let page = String::from_utf8_lossy(&body).into_owned();
-    let field = |name: &str| {
-        page.find(&format!(r#"name="{name}" value=""#)).map(|at| {
-            page[at + name.len() + 15..]
-                .split('"')
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        })
-    };
-    let form = match (field("_csrf_token"), field("authenticity_token")) {
-        (Some(token), _) => format!("text=hello&_csrf_token={token}"),
-        (_, Some(token)) => format!(
-            "text=hello&authenticity_token={}",
-            token
-                .replace('+', "%2B")
-                .replace('/', "%2F")
-                .replace('=', "%3D")
-        ),
-        _ => "text=hello".to_owned(),
-    };
-    Visit { cookies, form }
-}
-
-fn get() -> Request<Body> {
-    Request::get("/")
-        .header("host", "127.0.0.1:8080")
-        .body(Body::empty())
-        .expect("request")
-}
-
-/// A returning visitor's GET: the cookies of a prior visit.
-fn get_returning(visit: &Visit) -> Request<Body> {
-    Request::get("/")
-        .header("host", "127.0.0.1:8080")
-        .header("cookie", &visit.cookies)
-        .body(Body::empty())
-        .expect("request")
-}
-
-fn post(visit: &Visit) -> Request<Body> {
-    Request::post("/")
-        .header("host", "127.0.0.1:8080")
-        .header("origin", "http://127.0.0.1:8080")
-        .header("sec-fetch-site", "same-origin")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("cookie", &visit.cookies)
-        .body(Body::from(visit.form.clone()))
-        .expect("request")
-}
 
 fn stacks(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -107,9 +31,9 @@ fn stacks(c: &mut Criterion) {
     ];
     let mut group = c.benchmark_group("stack");
     for (name, app) in &apps {
-        let visit = runtime.block_on(visit(app));
+        let visit = runtime.block_on(Visit::first(app));
         let check = runtime
-            .block_on(app.clone().oneshot(post(&visit)))
+            .block_on(app.clone().oneshot(visit.post()))
             .expect("POST");
         assert_eq!(
             check.status(),
@@ -117,13 +41,19 @@ fn stacks(c: &mut Criterion) {
             "{name}: the legitimate POST must pass"
         );
         group.bench_function(format!("GET / {name}"), |b| {
-            b.iter(|| black_box(runtime.block_on(app.clone().oneshot(get())).expect("GET")))
+            b.iter(|| {
+                black_box(
+                    runtime
+                        .block_on(app.clone().oneshot(new_visitor()))
+                        .expect("GET"),
+                )
+            })
         });
         group.bench_function(format!("GET / returning / {name}"), |b| {
             b.iter(|| {
                 black_box(
                     runtime
-                        .block_on(app.clone().oneshot(get_returning(&visit)))
+                        .block_on(app.clone().oneshot(visit.get()))
                         .expect("GET"),
                 )
             })
@@ -132,7 +62,7 @@ fn stacks(c: &mut Criterion) {
             b.iter(|| {
                 black_box(
                     runtime
-                        .block_on(app.clone().oneshot(post(&visit)))
+                        .block_on(app.clone().oneshot(visit.post()))
                         .expect("POST"),
                 )
             })

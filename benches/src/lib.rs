@@ -1,6 +1,7 @@
 //! Shared helpers for the benchmarks in `benches/` (not a library for users).
 
 pub mod stacks;
+pub mod visit;
 
 use std::future::Future;
 use std::pin::pin;
