@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The benchmarks, all of them, in one run (not part of .ci/run): the criterion benches, then the
 # network load test against bare axum, Mitten, the peer stack and Flask, writing
-# docs/benchmarks/results.md, results.json and chart.svg.
+# docs/benchmarks/results.md, results.json and chart.svg, and the allocations per request to
+# docs/benchmarks/allocations.md.
 #
-# usage: bash benches/run.sh   (DURATION=8 ROUNDS=2 by default)
+# usage: bash benches/run.sh   (DURATION=8 ROUNDS=3 by default)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -21,4 +22,12 @@ if [ "${SKIP_CRITERION:-0}" != 1 ]; then
   cargo bench -p mitten-tower --bench layer
   cargo bench -p mitten-benches --bench stacks --bench csrf --bench sessions
 fi
+{
+  echo "# Heap allocations per request"
+  echo
+  echo "Counted by an instrumented system allocator over 1 000 in-process requests after a warm-up;"
+  echo "the requests are built outside the count. Command: \`cargo bench -p mitten-benches --bench allocations\`."
+  echo
+  cargo bench -q -p mitten-benches --bench allocations | grep '^|'
+} > docs/benchmarks/allocations.md
 python3 benches/loadtest.py
