@@ -23,13 +23,7 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
-    let apps = [
-        ("bare axum", stacks::bare()),
-        ("mitten headers", stacks::mitten_headers()),
-        ("mitten full", stacks::mitten_full()),
-        ("peer headers (axum-helmet + nonce)", stacks::peer_headers()),
-        ("peer full", stacks::peer_full()),
-    ];
+    let apps = stacks::all();
     println!("| stack | GET, new visitor | GET, returning | POST |");
     println!("|---|---|---|---|");
     for (name, app) in apps {

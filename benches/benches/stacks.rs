@@ -19,16 +19,7 @@ fn stacks(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let apps = [
-        ("bare axum", stacks::bare()),
-        ("mitten headers", stacks::mitten_headers()),
-        ("peer headers (axum-helmet + nonce)", stacks::peer_headers()),
-        ("mitten full", stacks::mitten_full()),
-        (
-            "peer full (helmet, nonce, tower-http csrf, axum_csrf, tower-sessions)",
-            stacks::peer_full(),
-        ),
-    ];
+    let apps = stacks::all();
     let mut group = c.benchmark_group("stack");
     for (name, app) in &apps {
         let visit = runtime.block_on(Visit::first(app));

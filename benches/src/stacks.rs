@@ -131,3 +131,17 @@ pub fn peer_full() -> Router {
         .layer(middleware::from_fn(nonce_middleware))
         .layer(helmet())
 }
+
+/// Every stack, named as the benchmark tables name them, in the order they are reported.
+pub fn all() -> [(&'static str, Router); 5] {
+    [
+        ("bare axum", bare()),
+        ("mitten headers", mitten_headers()),
+        ("peer headers (axum-helmet + nonce)", peer_headers()),
+        ("mitten full", mitten_full()),
+        (
+            "peer full (helmet, nonce, tower-http csrf, axum_csrf, tower-sessions)",
+            peer_full(),
+        ),
+    ]
+}
