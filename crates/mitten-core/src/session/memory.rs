@@ -184,7 +184,6 @@ impl SessionStore for MemoryStore {
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
         let now = self.clock.now();
         let record = at_version(record, 1);
-        let user_id = record.user_id.clone();
         // What this removes is dropped after the lock is released (freeing a cold record is the
         // slowest part of an eviction).
         let mut removed = None;
@@ -204,7 +203,7 @@ impl SessionStore for MemoryStore {
                     removed = evicted;
                 }
             }
-            shard.index_user(key, None, user_id.as_deref());
+            shard.index_user(key, None, record.user_id.as_deref());
             shard.records.insert(key, Entry { record, expires_at });
             shard.order.push_back(key);
             if shard.order.len() > 2 * self.max_per_shard {
