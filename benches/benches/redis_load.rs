@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use mitten::session::{Record, SessionId, SessionStore, StoreKey};
-use mitten_benches::RedisServer;
 use mitten_redis::RedisStore;
+use mitten_testkit::RedisServer;
 use serde_json::json;
 use tower_sessions_core_014::session::{Id, Record as TsRecord};
 use tower_sessions_core_014::session_store::SessionStore as TsStore;
@@ -114,7 +114,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let Some(redis) = RedisServer::start() else {
+    let Some(redis) = RedisServer::start("the Redis load test") else {
         eprintln!("redis_load: redis-server is needed");
         std::process::exit(1);
     };

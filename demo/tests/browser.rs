@@ -40,24 +40,14 @@ impl Chrome {
         let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists());
-        let driver_ok = Command::new("chromedriver")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok();
-        let (Some(chromium), true) = (chromium, driver_ok) else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI is set but chromium/chromedriver are not installed"
-            );
-            eprintln!("chromium or chromedriver not found; browser tests not run (CI runs them)");
+        if !mitten_testkit::tool_available("chromedriver", "browser tests") {
+            return None;
+        }
+        let Some(chromium) = chromium else {
+            mitten_testkit::tool_missing("chromium", "browser tests");
             return None;
         };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port();
+        let port = mitten_testkit::free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -133,6 +123,29 @@ impl Chrome {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         false
+    }
+
+    /// Fills one field of the page's form posting to `action` (if given) and clicks its button.
+    async fn submit(&self, action: &str, field: Option<(&str, &str)>) {
+        let form = self
+            .client
+            .find(Locator::Css(&format!(r#"form[action="{action}"]"#)))
+            .await
+            .expect("form");
+        if let Some((input, keys)) = field {
+            form.find(Locator::Css(input))
+                .await
+                .expect("input")
+                .send_keys(keys)
+                .await
+                .expect("type");
+        }
+        form.find(Locator::Css("button"))
+            .await
+            .expect("button")
+            .click()
+            .await
+            .expect("click");
     }
 
     async fn close(mut self) {
@@ -379,25 +392,12 @@ async fn the_demo_works_by_clicking() {
     chrome.goto(&format!("{url}/")).await;
 
     // A note, by typing and clicking.
-    let note_form = chrome
-        .client
-        .find(Locator::Css(r#"form[action="/notes"]"#))
-        .await
-        .expect("note form");
-    note_form
-        .find(Locator::Css(r#"input[name="text"]"#))
-        .await
-        .expect("input")
-        .send_keys("typed in a browser")
-        .await
-        .expect("type");
-    note_form
-        .find(Locator::Css("button"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
+    chrome
+        .submit(
+            "/notes",
+            Some((r#"input[name="text"]"#, "typed in a browser")),
+        )
+        .await;
     assert!(
         chrome.wait_for_text("typed in a browser").await,
         "the note appears"
@@ -405,25 +405,9 @@ async fn the_demo_works_by_clicking() {
 
     // Login: a new session cookie, HttpOnly and SameSite=Lax as the browser sees it.
     let before: Vec<String> = cookie_values(&chrome, "__Host-mitten-session").await;
-    let login_form = chrome
-        .client
-        .find(Locator::Css(r#"form[action="/login"]"#))
-        .await
-        .expect("login form");
-    login_form
-        .find(Locator::Css(r#"input[name="username"]"#))
-        .await
-        .expect("input")
-        .send_keys("alice")
-        .await
-        .expect("type");
-    login_form
-        .find(Locator::Css("button"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
+    chrome
+        .submit("/login", Some((r#"input[name="username"]"#, "alice")))
+        .await;
     let user = chrome
         .client
         .wait()
@@ -468,25 +452,10 @@ async fn the_demo_works_by_clicking() {
     let file = std::env::temp_dir().join(format!("mitten-upload-{}.txt", std::process::id()));
     std::fs::write(&file, "uploaded from a browser").expect("file");
     chrome.goto(&format!("{url}/")).await;
-    let upload_form = chrome
-        .client
-        .find(Locator::Css(r#"form[action="/upload"]"#))
-        .await
-        .expect("upload form");
-    upload_form
-        .find(Locator::Css(r#"input[type="file"]"#))
-        .await
-        .expect("input")
-        .send_keys(&file.display().to_string())
-        .await
-        .expect("choose");
-    upload_form
-        .find(Locator::Css("button"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
+    let path = file.display().to_string();
+    chrome
+        .submit("/upload", Some((r#"input[type="file"]"#, &path)))
+        .await;
     assert!(chrome.wait_for_text("/files/").await, "the upload answered");
     let body = chrome.eval("return document.body.innerText").await;
     let _ = std::fs::remove_file(&file);
@@ -496,18 +465,7 @@ async fn the_demo_works_by_clicking() {
 
     // Logout ends the session.
     chrome.goto(&format!("{url}/")).await;
-    let logout_form = chrome
-        .client
-        .find(Locator::Css(r#"form[action="/logout"]"#))
-        .await
-        .expect("logout form");
-    logout_form
-        .find(Locator::Css("button"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("click");
+    chrome.submit("/logout", None).await;
     assert!(chrome.wait_for_text("Not signed in.").await, "logged out");
     // The page after logout renders a form, so it starts a fresh anonymous session (it holds the
     // CSRF secret): never the logged-in one again.

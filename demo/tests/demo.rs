@@ -2,8 +2,6 @@
 
 #![allow(clippy::panic)] // A test fails by panicking.
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 mod support;
 
@@ -490,73 +488,10 @@ async fn login_regenerates_logout_destroys() {
 
 #[tokio::test]
 async fn login_flow_with_sessions_in_redis() {
-    let Some(redis) = RedisServer::start() else {
+    let Some(redis) = mitten_testkit::RedisServer::start("the Redis demo test") else {
         return;
     };
     login_flow(&["--redis", &redis.url()]).await;
-}
-
-/// A `redis-server` of the test's own on a free loopback port, stopped when dropped.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> Option<Self> {
-        if Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_err()
-        {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI is set but redis-server is not installed"
-            );
-            eprintln!("redis-server not found; the Redis demo test is not run (CI runs it)");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        // Dropped (killed and reaped) on every path from here on.
-        let server = Self { child, port };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(server);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server did not start");
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 async fn login_flow(extra_args: &[&str]) {

@@ -6,101 +6,17 @@
 #![allow(clippy::panic)] // A test fails by panicking.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use mitten_core::session::{SessionConfig, SessionStore, Sessions, conformance};
 use mitten_redis::RedisStore;
 
-/// A `redis-server` of our own, stopped when dropped.
-struct RedisServer {
-    child: Option<Child>,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl RedisServer {
-    fn start() -> Option<Self> {
-        if Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_err()
-        {
-            if std::env::var_os("CI").is_some() {
-                panic!("CI is set but redis-server is not installed (.ci/run installs it)");
-            }
-            eprintln!("redis-server not found; Redis tests not run (CI runs them)");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let dir = std::env::temp_dir().join(format!("mitten-redis-test-{port}"));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let mut server = Self {
-            child: None,
-            port,
-            dir,
-        };
-        server.spawn();
-        Some(server)
-    }
-
-    /// Starts (or restarts) the server on the same port, with an append-only file so that
-    /// data survives a restart.
-    fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        self.child = Some(child);
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server did not start");
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use mitten_testkit::RedisServer;
 
 #[tokio::test]
 async fn redis_store_conformance() {
-    let Some(server) = RedisServer::start() else {
+    let Some(server) = RedisServer::start_persistent("Redis tests") else {
         return;
     };
     let store = RedisStore::connect(&server.url()).await.expect("connect");
@@ -109,7 +25,7 @@ async fn redis_store_conformance() {
 
 #[tokio::test]
 async fn concurrent_requests_do_not_lose_updates() {
-    let Some(server) = RedisServer::start() else {
+    let Some(server) = RedisServer::start_persistent("Redis tests") else {
         return;
     };
     let store: Arc<dyn SessionStore> =
@@ -159,7 +75,7 @@ async fn concurrent_requests_do_not_lose_updates() {
 
 #[tokio::test]
 async fn log_out_everywhere_in_redis() {
-    let Some(server) = RedisServer::start() else {
+    let Some(server) = RedisServer::start_persistent("Redis tests") else {
         return;
     };
     let store: Arc<dyn SessionStore> =
@@ -201,7 +117,7 @@ async fn redis_down_gives_503_and_recovers() {
     use axum::routing::{get, post};
     use mitten::{Config, Mitten, Session};
 
-    let Some(mut server) = RedisServer::start() else {
+    let Some(mut server) = RedisServer::start_persistent("Redis tests") else {
         return;
     };
     let store = RedisStore::connect(&server.url()).await.expect("connect");
@@ -276,7 +192,7 @@ async fn redis_down_gives_503_and_recovers() {
         "{body}"
     );
 
-    server.spawn();
+    server.restart();
     let mut recovered = None;
     for _ in 0..50 {
         let response = whoami().await.expect("whoami");

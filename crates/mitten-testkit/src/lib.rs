@@ -1,0 +1,153 @@
+//! Test support shared by Mitten's test suites and benchmarks (not published, not for users):
+//! external tools started on free loopback ports, and the project's rule for a missing tool: a
+//! test that needs it fails when `CI` is set, and is reported as not run otherwise.
+
+// Test support: failing loudly on a broken environment is the point.
+#![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Whether `program` can be run. If not: a panic when `CI` is set (CI must have installed it),
+/// else a note on standard error that `what` is not run, and `false`.
+///
+/// ```
+/// if !mitten_testkit::tool_available("cargo", "this example") {
+///     return;
+/// }
+/// ```
+pub fn tool_available(program: &str, what: &str) -> bool {
+    let found = Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !found {
+        tool_missing(program, what);
+    }
+    found
+}
+
+/// Reports that `program` is missing, so `what` is not run: a panic when `CI` is set.
+pub fn tool_missing(program: &str, what: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but {program} is not installed (.ci/run installs it)"
+    );
+    eprintln!("{program} not found; {what} not run (CI runs it)");
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; the caller binds it next).
+///
+/// ```
+/// assert_ne!(mitten_testkit::free_port(), 0);
+/// ```
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A `redis-server` of the caller's own on a free loopback port, stopped when dropped.
+///
+/// ```no_run
+/// let Some(redis) = mitten_testkit::RedisServer::start("this example") else {
+///     return;
+/// };
+/// assert!(redis.url().starts_with("redis://127.0.0.1:"));
+/// ```
+#[derive(Debug)]
+pub struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+    /// With persistence: where the append-only file lives (removed when dropped).
+    dir: Option<PathBuf>,
+}
+
+impl RedisServer {
+    /// A server without persistence; `None` (or a panic under `CI`) without `redis-server`.
+    pub fn start(what: &str) -> Option<Self> {
+        Self::launch_on(what, free_port(), None)
+    }
+
+    /// A server whose data survives [`stop`](Self::stop) and [`restart`](Self::restart) (an
+    /// append-only file, synced on every write).
+    pub fn start_persistent(what: &str) -> Option<Self> {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("mitten-redis-test-{port}"));
+        std::fs::create_dir_all(&dir).expect("dir");
+        Self::launch_on(what, port, Some(dir))
+    }
+
+    fn launch_on(what: &str, port: u16, dir: Option<PathBuf>) -> Option<Self> {
+        if !tool_available("redis-server", what) {
+            return None;
+        }
+        let mut server = Self {
+            child: None,
+            port,
+            dir,
+        };
+        server.restart();
+        Some(server)
+    }
+
+    /// Starts the server again on the same port (after [`stop`](Self::stop)).
+    pub fn restart(&mut self) {
+        let mut command = Command::new("redis-server");
+        command.args([
+            "--port",
+            &self.port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ]);
+        match &self.dir {
+            Some(dir) => command
+                .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
+                .arg(dir),
+            None => command.args(["--appendonly", "no"]),
+        };
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        // Killed and reaped on every path from here on (by `stop` or `drop`).
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server did not start");
+    }
+
+    /// Stops the server (the port stays this server's for [`restart`](Self::restart)).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// `redis://127.0.0.1:PORT/`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
