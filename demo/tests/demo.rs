@@ -2,7 +2,6 @@
 
 #![allow(clippy::panic)] // A test fails by panicking.
 
-
 mod support;
 
 use support::Demo;

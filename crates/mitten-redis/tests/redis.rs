@@ -5,7 +5,6 @@
 
 #![allow(clippy::panic)] // A test fails by panicking.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -143,11 +142,7 @@ async fn redis_down_gives_503_and_recovers() {
                 .with_sessions(sessions)
                 .layer(),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    let addr = mitten_testkit::serve(app).await;
     let client = reqwest::Client::new();
 
     let login = client

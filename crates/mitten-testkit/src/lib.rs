@@ -5,6 +5,7 @@
 // Test support: failing loudly on a broken environment is the point.
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -50,6 +51,31 @@ pub fn free_port() -> u16 {
         .local_addr()
         .expect("addr")
         .port()
+}
+
+/// Serves `app` on a fresh loopback port (with the peer's address as `ConnectInfo`) and returns
+/// its address. The server runs until the test's runtime ends.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let addr = mitten_testkit::serve(axum::Router::new()).await;
+/// assert!(addr.ip().is_loopback());
+/// # }
+/// ```
+pub async fn serve(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
+    });
+    addr
 }
 
 /// A `redis-server` of the caller's own on a free loopback port, stopped when dropped.

@@ -12,6 +12,7 @@ use axum::routing::{any, get, post};
 use mitten::csrf::{CsrfConfig, TokenMode};
 use mitten::session::{MemoryStore, SessionConfig, Sessions};
 use mitten::{Config, CsrfToken, Mitten, Session, TrustedProxies};
+use mitten_testkit::serve;
 use rand::Rng as _;
 
 fn app(config: Config, csrf: CsrfConfig) -> Router {
@@ -39,22 +40,6 @@ fn app(config: Config, csrf: CsrfConfig) -> Router {
             }),
         )
         .layer(mitten.layer())
-}
-
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .expect("serve");
-    });
-    addr
 }
 
 /// Cookies and same-origin headers, like the site's own page.

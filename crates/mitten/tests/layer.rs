@@ -2,8 +2,6 @@
 
 #![allow(clippy::panic)] // A test fails by panicking.
 
-use std::net::SocketAddr;
-
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Html;
 use axum::routing::get;
@@ -16,22 +14,7 @@ use mitten::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower_http::catch_panic::CatchPanicLayer;
 
-/// Serves `app` on a fresh loopback port and returns its address.
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .expect("serve");
-    });
-    addr
-}
+use mitten_testkit::serve;
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
