@@ -1,5 +1,6 @@
-//! Memory per idle session: the growth of the resident set while 200 000 sessions with an empty
-//! payload are created, each store measured in a fresh child process.
+//! Memory per idle session: the growth of the resident set while 200 000 sessions are created,
+//! with an empty payload and with one small value (`"user": "alice"`), each store measured in a
+//! fresh child process.
 //!
 //! `cargo bench -p mitten-benches --bench session_memory`
 
@@ -15,7 +16,7 @@ use tower_sessions::session_store::SessionStore as TsStore;
 
 const SESSIONS: usize = 200_000;
 
-fn measure(which: &str) -> f64 {
+fn measure(which: &str, with_value: bool) -> f64 {
     // Keys are made before the baseline: they belong to the clients, not the store.
     let keys: Vec<_> = (0..SESSIONS)
         .map(|_| SessionId::generate().store_key())
@@ -29,9 +30,15 @@ fn measure(which: &str) -> f64 {
             for key in &keys {
                 ready(store.create(
                     *key,
-                    std::sync::Arc::new(Record {
-                        version: 1,
-                        ..Record::new(1)
+                    std::sync::Arc::new({
+                        let mut record = Record {
+                            version: 1,
+                            ..Record::new(1)
+                        };
+                        if with_value {
+                            record.data.insert("user".to_owned(), "alice".into());
+                        }
+                        record
                     }),
                     u64::MAX / 2,
                 ))
@@ -46,7 +53,11 @@ fn measure(which: &str) -> f64 {
             for id in &ids {
                 let mut record = TsRecord {
                     id: *id,
-                    data: HashMap::new(),
+                    data: if with_value {
+                        HashMap::from([("user".to_owned(), "alice".into())])
+                    } else {
+                        HashMap::new()
+                    },
                     expiry_date: expiry,
                 };
                 ready(store.create(&mut record)).expect("create");
@@ -60,25 +71,28 @@ fn measure(which: &str) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if let Some(which) = args
-        .iter()
-        .position(|a| a == "--child")
-        .and_then(|i| args.get(i + 1))
-    {
-        println!("{:.0}", measure(which));
+    if let Some(at) = args.iter().position(|a| a == "--child") {
+        let which = args.get(at + 1).map_or("mitten", String::as_str);
+        let with_value = args.get(at + 2).is_some_and(|a| a == "value");
+        println!("{:.0}", measure(which, with_value));
         return;
     }
     if args.iter().any(|a| a == "--list") {
         return;
     }
     let exe = std::env::current_exe().expect("exe");
-    println!("memory per idle session ({SESSIONS} sessions, empty payload, resident-set growth):");
-    for which in ["mitten", "tower-sessions"] {
-        let output = Command::new(&exe)
-            .args(["--child", which])
-            .output()
-            .expect("child");
-        let bytes = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        println!("  {which:<15} MemoryStore: {bytes} bytes");
+    println!("memory per idle session ({SESSIONS} sessions, resident-set growth):");
+    for (payload, label) in [
+        ("empty", "empty payload"),
+        ("value", r#"{"user": "alice"}"#),
+    ] {
+        for which in ["mitten", "tower-sessions"] {
+            let output = Command::new(&exe)
+                .args(["--child", which, payload])
+                .output()
+                .expect("child");
+            let bytes = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            println!("  {which:<15} MemoryStore, {label}: {bytes} bytes");
+        }
     }
 }

@@ -57,7 +57,7 @@ pub async fn create_then_load(store: &dyn SessionStore) {
             .expect("create")
     );
     let loaded = store.load(key).await.expect("load").expect("present");
-    assert_eq!(loaded.data["k"], "v");
+    assert_eq!(loaded.data.get("k").expect("k"), "v");
     assert_eq!(loaded.version, 1);
 }
 
@@ -79,7 +79,14 @@ pub async fn create_refuses_a_taken_key(store: &dyn SessionStore) {
             .expect("create")
     );
     assert_eq!(
-        store.load(key).await.expect("load").expect("present").data["k"],
+        store
+            .load(key)
+            .await
+            .expect("load")
+            .expect("present")
+            .data
+            .get("k")
+            .expect("k"),
         "v"
     );
 }
@@ -114,10 +121,17 @@ pub async fn update_is_compare_and_set(store: &dyn SessionStore) {
     );
     if let Cas::Conflict(current) = outcome {
         assert_eq!(current.version, 2);
-        assert_eq!(current.data["k"], "first");
+        assert_eq!(current.data.get("k").expect("k"), "first");
     }
     assert_eq!(
-        store.load(key).await.expect("load").expect("present").data["k"],
+        store
+            .load(key)
+            .await
+            .expect("load")
+            .expect("present")
+            .data
+            .get("k")
+            .expect("k"),
         "first"
     );
 }

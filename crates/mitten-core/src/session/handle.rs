@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use http::HeaderValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::engine::{CookieRead, Sessions};
 use super::store::{Cas, StoreError};
-use super::{BindingSecret, Record, SessionId, StoreKey};
+use super::{BindingSecret, Record, SessionData, SessionId, StoreKey};
 
 /// A write's outcome: the record written and the cookie to send; or the record meant (its data
 /// goes back to the request's view) and what `persist` answers instead.
@@ -61,7 +61,7 @@ struct State {
     id: Option<SessionId>,
     base: Option<Arc<Record>>,
     /// The data once this request changed it; until then it is `base`'s (read without a copy).
-    data: Option<Map<String, Value>>,
+    data: Option<SessionData>,
     user_id: Option<String>,
     log: Vec<Change>,
     /// Whether the log holds a real change. An insert of the value a key already held is
@@ -84,7 +84,7 @@ enum Change {
 }
 
 impl Change {
-    fn apply(&self, data: &mut Map<String, Value>) {
+    fn apply(&self, data: &mut SessionData) {
         match self {
             Self::Insert(key, value) => {
                 data.insert(key.clone(), value.clone());
@@ -116,7 +116,7 @@ impl State {
     }
 
     /// The data to change: copied from `base` the first time.
-    fn data_mut(&mut self) -> &mut Map<String, Value> {
+    fn data_mut(&mut self) -> &mut SessionData {
         let base = &self.base;
         self.data
             .get_or_insert_with(|| base.as_ref().map(|b| b.data.clone()).unwrap_or_default())
@@ -331,7 +331,7 @@ impl Session {
     pub fn destroy(&self) {
         let mut state = self.state();
         state.destroy = true;
-        state.data = Some(Map::new());
+        state.data = Some(SessionData::new());
         state.user_id = None;
         state.secret = None;
         state.secret_changed = true;

@@ -34,6 +34,7 @@
 
 mod clock;
 mod config;
+mod data;
 mod engine;
 mod handle;
 mod id;
@@ -46,6 +47,7 @@ pub mod conformance;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{SameSite, SessionConfig};
+pub use data::SessionData;
 pub use engine::Sessions;
 pub use handle::Session;
 pub use id::{SessionId, StoreKey};

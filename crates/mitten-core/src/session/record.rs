@@ -1,7 +1,8 @@
 //! What the store keeps for one session.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+
+use super::SessionData;
 
 /// A session's stored state.
 ///
@@ -11,7 +12,7 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// The application's data.
-    pub data: Map<String, Value>,
+    pub data: SessionData,
     /// The user this session belongs to, for "log out everywhere".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
@@ -32,7 +33,7 @@ impl Record {
     /// An empty record created at `now`.
     pub fn new(now: u64) -> Self {
         Self {
-            data: Map::new(),
+            data: SessionData::new(),
             user_id: None,
             binding_secret: None,
             created_at: now,

@@ -1,0 +1,203 @@
+//! [`SessionData`]: a session's keys and values, compact enough to keep a hundred thousand.
+
+use std::fmt;
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+/// A session's data: string keys to JSON values, sorted by key.
+///
+/// Held as one boxed slice sized to its entries. A session holds a few keys, and the embedded
+/// store keeps every session for hours: a tree map would give each session a 600-byte node
+/// (most of it empty), and a slice one small allocation. Lookups are binary searches; an insert
+/// of a new key reallocates, which a session does rarely next to reading. Serialized as a JSON
+/// object, the same as a map.
+///
+/// ```
+/// use mitten_core::session::SessionData;
+/// use serde_json::json;
+///
+/// let mut data = SessionData::new();
+/// data.insert("theme".to_owned(), json!("dark"));
+/// data.insert("visits".to_owned(), json!(3));
+/// assert_eq!(data.get("visits"), Some(&json!(3)));
+/// assert_eq!(serde_json::to_string(&data)?, r#"{"theme":"dark","visits":3}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Default, PartialEq)]
+pub struct SessionData {
+    /// Sorted by key, keys unique.
+    entries: Box<[(String, Value)]>,
+}
+
+impl SessionData {
+    /// No data.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many keys are set.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no key is set.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// The value under `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        let at = self.position(key).ok()?;
+        self.entries.get(at).map(|(_, value)| value)
+    }
+
+    /// Whether `key` is set.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_ok()
+    }
+
+    /// Sets `key` to `value`, handing back the value it replaces.
+    pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
+        match self.position(&key) {
+            Ok(at) => self
+                .entries
+                .get_mut(at)
+                .map(|(_, old)| std::mem::replace(old, value)),
+            Err(at) => {
+                let mut entries = std::mem::take(&mut self.entries).into_vec();
+                // Exactly one more: the boxed slice keeps no spare room.
+                entries.reserve_exact(1);
+                entries.insert(at, (key, value));
+                self.entries = entries.into_boxed_slice();
+                None
+            }
+        }
+    }
+
+    /// Removes `key`, handing back its value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let at = self.position(key).ok()?;
+        let mut entries = std::mem::take(&mut self.entries).into_vec();
+        let (_, value) = entries.remove(at);
+        self.entries = entries.into_boxed_slice();
+        Some(value)
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        self.entries = Box::default();
+    }
+
+    /// The keys and values, sorted by key.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
+        self.entries
+            .iter()
+            .map(|(key, value)| (key.as_str(), value))
+    }
+}
+
+impl fmt::Debug for SessionData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl FromIterator<(String, Value)> for SessionData {
+    /// Collects the pairs; of a key given twice, the last value counts (as in a map).
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(pairs: I) -> Self {
+        let mut entries: Vec<(String, Value)> = pairs.into_iter().collect();
+        // Stable: equal keys keep their order, so the last of each is the one to keep.
+        entries.sort_by(|(a, _), (b, _)| a.cmp(b));
+        let mut unique: Vec<(String, Value)> = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            match unique.last_mut() {
+                Some((last, old)) if *last == key => *old = value,
+                _ => unique.push((key, value)),
+            }
+        }
+        Self {
+            entries: unique.into_boxed_slice(),
+        }
+    }
+}
+
+impl Serialize for SessionData {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        for (key, value) in self.iter() {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+
+        impl<'de> Visitor<'de> for Entries {
+            type Value = SessionData;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of session data")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SessionData, A::Error> {
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+                while let Some(pair) = map.next_entry::<String, Value>()? {
+                    pairs.push(pair);
+                }
+                Ok(pairs.into_iter().collect())
+            }
+        }
+
+        deserializer.deserialize_map(Entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn behaves_as_a_map() {
+        let mut data = SessionData::new();
+        assert!(data.is_empty());
+        for (key, n) in [("b", 1), ("a", 2), ("c", 3)] {
+            assert_eq!(data.insert(key.to_owned(), json!(n)), None);
+        }
+        assert_eq!(data.insert("a".to_owned(), json!(4)), Some(json!(2)));
+        assert_eq!(data.len(), 3);
+        let keys: Vec<&str> = data.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+        assert_eq!(data.get("a"), Some(&json!(4)));
+        assert!(data.contains_key("c") && !data.contains_key("d"));
+        assert_eq!(data.remove("b"), Some(json!(1)));
+        assert_eq!(data.remove("b"), None);
+        assert_eq!(data.get("b"), None);
+        data.clear();
+        assert!(data.is_empty());
+    }
+
+    #[test]
+    fn json_is_an_object_and_the_last_duplicate_wins() {
+        let data: SessionData = serde_json::from_str(r#"{"z":1,"a":{"n":[1,2]},"z":2}"#).unwrap();
+        assert_eq!(data.get("z"), Some(&json!(2)));
+        assert_eq!(data.len(), 2);
+        assert_eq!(
+            serde_json::to_string(&data).unwrap(),
+            r#"{"a":{"n":[1,2]},"z":2}"#
+        );
+        assert!(serde_json::from_str::<SessionData>("[1]").is_err());
+        assert!(format!("{data:?}").starts_with(r#"{"a": "#));
+    }
+}
