@@ -25,7 +25,8 @@ const USED_TOKENS_KEY: &str = "_mitten.csrf.used";
 /// How many used one-time tokens a session remembers.
 const USED_TOKENS_KEPT: usize = 256;
 
-/// What a handler needs to render a token for this request; in the request's extensions.
+/// What a handler needs to render a token for this request; in the request's
+/// [`MittenRequest`](crate::MittenRequest).
 #[derive(Debug, Clone)]
 pub struct CsrfContext {
     policy: Arc<CsrfPolicy>,
@@ -311,9 +312,8 @@ fn prepare<B>(
     let precheck = csrf.precheck(&view, secure, computed.as_ref());
     let checked =
         !mitten_core::csrf::is_safe_method(request.method()) || precheck != Precheck::Skip;
-    let session = request
-        .extensions()
-        .get::<mitten_core::session::Session>()
+    let session = crate::MittenRequest::of(request)
+        .and_then(crate::MittenRequest::session)
         .cloned();
     // With sessions the secret lives in the session; the cookie is only read without them.
     let cookie_secret = session
@@ -325,11 +325,13 @@ fn prepare<B>(
         checked,
         new_secret: new_secret.clone(),
     };
-    request.extensions_mut().insert(CsrfContext {
-        policy: Arc::clone(csrf),
-        cookie_secret: cookie_secret.clone(),
-        new_secret,
-    });
+    if let Some(context) = request.extensions_mut().get_mut::<crate::MittenRequest>() {
+        context.set_csrf(CsrfContext {
+            policy: Arc::clone(csrf),
+            cookie_secret: cookie_secret.clone(),
+            new_secret,
+        });
+    }
     (precheck, after, session, cookie_secret)
 }
 

@@ -36,9 +36,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Nonce {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         parts
             .extensions
-            .get::<CspNonce>()
-            .copied()
-            .map(Nonce)
+            .get::<crate::MittenRequest>()
+            .map(|context| Nonce(context.nonce()))
             .ok_or(NonceMissing)
     }
 }
@@ -102,7 +101,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let session = parts
             .extensions
-            .get::<mitten_core::session::Session>()
+            .get::<crate::MittenRequest>()
+            .and_then(crate::MittenRequest::session)
             .cloned()
             .ok_or(SessionUnavailable {
                 configured: false,
@@ -207,14 +207,14 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         // Borrowed, not cloned: the context holds the shared policy.
-        let extensions = &parts.extensions;
-        let Some(context) = extensions.get::<crate::CsrfContext>() else {
+        let request = parts.extensions.get::<crate::MittenRequest>();
+        let Some(context) = request.and_then(crate::MittenRequest::csrf) else {
             return Err(SessionUnavailable {
                 configured: false,
                 what: "csrf",
             });
         };
-        let session = extensions.get::<mitten_core::session::Session>();
+        let session = request.and_then(crate::MittenRequest::session);
         context
             .render(session)
             .await

@@ -33,6 +33,7 @@
 //! [`Config::always_tls`](mitten_core::Config::always_tls).
 
 mod body;
+mod context;
 #[cfg(feature = "csrf")]
 mod csrf;
 #[cfg(feature = "csrf")]
@@ -48,6 +49,7 @@ mod service;
 mod session;
 
 pub use body::MittenBody;
+pub use context::MittenRequest;
 #[cfg(feature = "csrf")]
 pub use csrf::{CsrfContext, CsrfFuture, CsrfService};
 #[cfg(feature = "csrf")]

@@ -8,6 +8,7 @@ use mitten_core::csp::CspNonce;
 use mitten_core::{ConnectionInfo, Policy, RequestView, Verdict};
 use tower_service::Service;
 
+use crate::MittenRequest;
 use crate::body::MittenBody;
 use crate::future::ResponseFuture;
 use crate::reject;
@@ -17,7 +18,8 @@ use crate::reject;
 ///
 /// For each request it:
 /// 1. builds a [`RequestView`] and asks the core for a [`Verdict`] (HTTPS redirect, rejection);
-/// 2. draws a fresh [`CspNonce`] and puts it in the request's extensions for the handler;
+/// 2. draws a fresh [`CspNonce`] and puts it in the request's extensions for the handler, in a
+///    [`MittenRequest`] (which the inner layers complete with the session and CSRF context);
 /// 3. once the application answered (or Mitten answered itself), applies the header policy,
 ///    with any [`RouteOverride`](mitten_core::RouteOverride) found in the response's extensions.
 #[derive(Debug, Clone)]
@@ -61,7 +63,7 @@ where
         let policy = Arc::clone(&self.policy);
         match verdict {
             Verdict::Continue { secure } => {
-                request.extensions_mut().insert(nonce);
+                request.extensions_mut().insert(MittenRequest::new(nonce));
                 ResponseFuture::inner(self.inner.call(request), policy, secure, nonce)
             }
             Verdict::Redirect { status, location } => {

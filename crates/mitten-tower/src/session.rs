@@ -14,7 +14,7 @@ use crate::body::MittenBody;
 /// [`Mitten::with_sessions`](crate::Mitten::with_sessions) configured sessions.
 ///
 /// With sessions, each request gets a [`Session`](mitten_core::session::Session) in its
-/// extensions (nothing is loaded until a handler asks), and after the response the session is
+/// [`MittenRequest`](crate::MittenRequest) (nothing is loaded until a handler asks), and after the response the session is
 /// written back and its cookie set. If the store fails, the response is replaced by a 503 with a
 /// typed [`Rejection`](mitten_core::Rejection): never a fresh session that would silently log the
 /// user out, never another user's data.
@@ -121,7 +121,9 @@ where
         if let Some(sessions) = &self.sessions {
             let session = sessions.start(request.headers());
             let wants_json = crate::reject::wants_json(request.headers());
-            request.extensions_mut().insert(session.clone());
+            if let Some(context) = request.extensions_mut().get_mut::<crate::MittenRequest>() {
+                context.set_session(session.clone());
+            }
             return SessionFuture::WithSession {
                 future: self.inner.call(request),
                 session: Some(session),

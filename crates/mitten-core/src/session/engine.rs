@@ -162,10 +162,30 @@ impl Sessions {
 
     fn cookie_header(&self, value: &str, max_age: Option<u64>) -> HeaderValue {
         let config = &self.inner.config;
-        // Room for every attribute, so the string is allocated once.
-        let domain_len = config.domain.as_ref().map_or(0, |d| d.len() + 9);
-        let mut cookie =
-            String::with_capacity(config.cookie_name.len() + value.len() + domain_len + 96);
+        let same_site = match config.same_site {
+            SameSite::Lax => "; SameSite=Lax",
+            SameSite::Strict => "; SameSite=Strict",
+            SameSite::None => "; SameSite=None",
+        };
+        // Exactly the room the attributes take: the buffer becomes the header's as it is (one
+        // allocation; spare room would cost `Bytes` a second one).
+        let length = config.cookie_name.len()
+            + 1
+            + value.len()
+            + "; Path=/".len()
+            + config
+                .domain
+                .as_ref()
+                .map_or(0, |d| "; Domain=".len() + d.len())
+            + max_age.map_or(0, |n| "; Max-Age=".len() + decimal_digits(n))
+            + if config.secure { "; Secure".len() } else { 0 }
+            + if config.http_only {
+                "; HttpOnly".len()
+            } else {
+                0
+            }
+            + same_site.len();
+        let mut cookie = String::with_capacity(length);
         cookie.push_str(&config.cookie_name);
         cookie.push('=');
         cookie.push_str(value);
@@ -183,15 +203,27 @@ impl Sessions {
         if config.http_only {
             cookie.push_str("; HttpOnly");
         }
-        cookie.push_str(match config.same_site {
-            SameSite::Lax => "; SameSite=Lax",
-            SameSite::Strict => "; SameSite=Strict",
-            SameSite::None => "; SameSite=None",
-        });
+        cookie.push_str(same_site);
+        debug_assert_eq!(cookie.len(), cookie.capacity());
         // Takes the string's buffer as it is (no copy).
         let mut header =
             HeaderValue::try_from(cookie).unwrap_or_else(|_| HeaderValue::from_static(""));
         header.set_sensitive(true);
         header
+    }
+}
+
+/// How many decimal digits `n` is written with.
+fn decimal_digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimal_digits_as_written() {
+        for n in [0, 1, 9, 10, 99, 100, 43_200, u64::MAX] {
+            assert_eq!(super::decimal_digits(n), n.to_string().len(), "{n}");
+        }
     }
 }

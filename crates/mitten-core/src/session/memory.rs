@@ -144,13 +144,14 @@ impl Shard {
         Some(entry)
     }
 
-    fn evict_one(&mut self, now: u64) -> Option<Entry> {
+    fn evict_one(&mut self, now: &mut impl FnMut() -> u64) -> Option<Entry> {
         while let Some(key) = self.order.pop_front() {
             if let Some(entry) = self.remove(&key) {
                 return Some(entry);
             }
         }
         // The order queue lost track (cannot happen); fall back to any expired, then any.
+        let now = now();
         let victim = self
             .records
             .iter()
@@ -182,14 +183,16 @@ impl SessionStore for MemoryStore {
         record: Arc<Record>,
         expires_at: u64,
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
-        let now = self.clock.now();
         let record = at_version(record, 1);
         // What this removes is dropped after the lock is released (freeing a cold record is the
         // slowest part of an eviction).
         let mut removed = None;
         let mut shard = self.shard(&key);
+        // The clock is read only when needed: a new key (the usual case) finds nothing.
+        let mut now = None;
+        let mut now = || *now.get_or_insert_with(|| self.clock.now());
         let taken = match shard.records.get(&key) {
-            Some(entry) if entry.expires_at > now => true,
+            Some(entry) if entry.expires_at > now() => true,
             Some(_) => {
                 removed = shard.remove(&key);
                 false
@@ -198,7 +201,7 @@ impl SessionStore for MemoryStore {
         };
         if !taken {
             while shard.records.len() >= self.max_per_shard {
-                let evicted = shard.evict_one(now);
+                let evicted = shard.evict_one(&mut now);
                 if removed.is_none() {
                     removed = evicted;
                 }

@@ -99,6 +99,21 @@ fn cookie_attributes() {
             .expect("ascii")
             .contains("; Max-Age=43200; Secure; HttpOnly; SameSite=Strict")
     );
+    let (plain, _, _) = setup(
+        SessionConfig::new()
+            .cookie_name("sid")
+            .danger_insecure_cookie()
+            .danger_script_readable_cookie(),
+    );
+    let set = request(&plain, &HeaderMap::new(), |s| {
+        s.insert("a", 1).expect("insert")
+    })
+    .expect("cookie");
+    let text = set.to_str().expect("ascii");
+    assert!(
+        text.starts_with("sid=") && text.ends_with("; Path=/; SameSite=Lax"),
+        "{text}"
+    );
 }
 
 #[test]
