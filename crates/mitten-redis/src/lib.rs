@@ -22,7 +22,7 @@ mod scripts;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mitten_core::session::{BoxFuture, Cas, Record, SessionStore, StoreError, StoreKey};
+use mitten_core::session::{Cas, Record, SessionStore, StoreError, StoreFuture, StoreKey};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, Value};
 
@@ -103,8 +103,8 @@ fn encode(record: &Record) -> Result<String, StoreError> {
 }
 
 impl SessionStore for RedisStore {
-    fn load(&self, key: StoreKey) -> BoxFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
-        Box::pin(async move {
+    fn load(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
+        StoreFuture::new(async move {
             let mut connection = self.connection.clone();
             let (version, json): (Option<u64>, Option<Vec<u8>>) = redis::cmd("HMGET")
                 .arg(self.session_key(&key))
@@ -125,8 +125,8 @@ impl SessionStore for RedisStore {
         key: StoreKey,
         record: Arc<Record>,
         expires_at: u64,
-    ) -> BoxFuture<'_, Result<bool, StoreError>> {
-        Box::pin(async move {
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
+        StoreFuture::new(async move {
             let mut connection = self.connection.clone();
             let user = record.user_id.clone().unwrap_or_default();
             let created: i64 = self
@@ -150,8 +150,8 @@ impl SessionStore for RedisStore {
         record: Arc<Record>,
         expected_version: u64,
         expires_at: u64,
-    ) -> BoxFuture<'_, Result<Cas, StoreError>> {
-        Box::pin(async move {
+    ) -> StoreFuture<'_, Result<Cas, StoreError>> {
+        StoreFuture::new(async move {
             let mut connection = self.connection.clone();
             let reply: Vec<Value> = self
                 .update
@@ -184,8 +184,8 @@ impl SessionStore for RedisStore {
         })
     }
 
-    fn delete(&self, key: StoreKey) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(async move {
+    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<(), StoreError>> {
+        StoreFuture::new(async move {
             let mut connection = self.connection.clone();
             let _: i64 = self
                 .delete
@@ -202,8 +202,8 @@ impl SessionStore for RedisStore {
     fn delete_all_for_user<'a>(
         &'a self,
         user_id: &'a str,
-    ) -> BoxFuture<'a, Result<u64, StoreError>> {
-        Box::pin(async move {
+    ) -> StoreFuture<'a, Result<u64, StoreError>> {
+        StoreFuture::new(async move {
             let mut connection = self.connection.clone();
             let deleted: u64 = self
                 .delete_all

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::store::{BoxFuture, Cas, SessionStore, StoreError};
+use super::store::{Cas, SessionStore, StoreError, StoreFuture};
 use super::{Clock, Record, StoreKey, SystemClock};
 
 const SHARDS: usize = 16;
@@ -163,7 +163,7 @@ impl Shard {
 }
 
 impl SessionStore for MemoryStore {
-    fn load(&self, key: StoreKey) -> BoxFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
+    fn load(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
         let now = self.clock.now();
         let mut shard = self.shard(&key);
         let found = match shard.records.get(&key) {
@@ -174,7 +174,7 @@ impl SessionStore for MemoryStore {
             }
             None => None,
         };
-        Box::pin(std::future::ready(Ok(found)))
+        StoreFuture::ready(Ok(found))
     }
 
     fn create(
@@ -182,7 +182,7 @@ impl SessionStore for MemoryStore {
         key: StoreKey,
         record: Arc<Record>,
         expires_at: u64,
-    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
         let record = at_version(record, 1);
         // What this removes is dropped after the lock is released (freeing a cold record is the
         // slowest part of an eviction).
@@ -217,7 +217,7 @@ impl SessionStore for MemoryStore {
         }
         drop(shard);
         drop(removed);
-        Box::pin(std::future::ready(Ok(!taken)))
+        StoreFuture::ready(Ok(!taken))
     }
 
     fn update(
@@ -226,7 +226,7 @@ impl SessionStore for MemoryStore {
         record: Arc<Record>,
         expected_version: u64,
         expires_at: u64,
-    ) -> BoxFuture<'_, Result<Cas, StoreError>> {
+    ) -> StoreFuture<'_, Result<Cas, StoreError>> {
         let now = self.clock.now();
         let mut shard = self.shard(&key);
         let outcome = match shard.records.get(&key) {
@@ -246,19 +246,19 @@ impl SessionStore for MemoryStore {
                 Cas::Written
             }
         };
-        Box::pin(std::future::ready(Ok(outcome)))
+        StoreFuture::ready(Ok(outcome))
     }
 
-    fn delete(&self, key: StoreKey) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<(), StoreError>> {
         let removed = self.shard(&key).remove(&key);
         drop(removed);
-        Box::pin(std::future::ready(Ok(())))
+        StoreFuture::ready(Ok(()))
     }
 
     fn delete_all_for_user<'a>(
         &'a self,
         user_id: &'a str,
-    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+    ) -> StoreFuture<'a, Result<u64, StoreError>> {
         let mut removed = 0;
         for shard in self.shards.iter() {
             let mut shard = lock(shard);
@@ -270,7 +270,7 @@ impl SessionStore for MemoryStore {
                 }
             }
         }
-        Box::pin(std::future::ready(Ok(removed)))
+        StoreFuture::ready(Ok(removed))
     }
 }
 

@@ -54,7 +54,7 @@ pub use id::{SessionId, StoreKey};
 pub use memory::MemoryStore;
 pub use record::Record;
 pub use secret::BindingSecret;
-pub use store::{BoxFuture, Cas, SessionStore, StoreError};
+pub use store::{BoxFuture, Cas, SessionStore, StoreError, StoreFuture};
 
 #[cfg(test)]
 mod tests;

@@ -7,8 +7,70 @@ use std::sync::Arc;
 
 use super::{Record, StoreKey};
 
-/// A boxed, sendable future: what the object-safe store methods return.
+/// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the store methods return: the answer itself when the store has it at once (the memory
+/// store: nothing to allocate), or a boxed future for a store that waits on I/O.
+///
+/// ```
+/// use mitten_core::session::StoreFuture;
+///
+/// # async fn demo() {
+/// let at_once: StoreFuture<'_, u32> = StoreFuture::ready(1);
+/// let later: StoreFuture<'_, u32> = StoreFuture::new(async { 2 });
+/// assert_eq!(at_once.await + later.await, 3);
+/// # }
+/// ```
+#[must_use = "a store future does nothing unless awaited"]
+pub struct StoreFuture<'a, T>(Answer<'a, T>);
+
+enum Answer<'a, T> {
+    Ready(Option<T>),
+    Pending(BoxFuture<'a, T>),
+}
+
+impl<'a, T> StoreFuture<'a, T> {
+    /// An answer already at hand.
+    pub fn ready(value: T) -> Self {
+        Self(Answer::Ready(Some(value)))
+    }
+
+    /// An answer to wait for (boxed).
+    pub fn new(future: impl Future<Output = T> + Send + 'a) -> Self {
+        Self(Answer::Pending(Box::pin(future)))
+    }
+}
+
+impl<'a, T> From<BoxFuture<'a, T>> for StoreFuture<'a, T> {
+    fn from(future: BoxFuture<'a, T>) -> Self {
+        Self(Answer::Pending(future))
+    }
+}
+
+impl<T> fmt::Debug for StoreFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            Answer::Ready(_) => "StoreFuture::Ready",
+            Answer::Pending(_) => "StoreFuture::Pending",
+        })
+    }
+}
+
+impl<T: Unpin> Future for StoreFuture<'_, T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<T> {
+        match &mut self.get_mut().0 {
+            Answer::Ready(value) => match value.take() {
+                Some(value) => std::task::Poll::Ready(value),
+                // Polled again after completion: there is nothing left to give.
+                None => std::task::Poll::Pending,
+            },
+            Answer::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
+}
 
 /// The store could not answer. Mitten fails closed on it: the request gets 503, never a fresh
 /// session that would silently log the user out (or in).
@@ -51,7 +113,7 @@ pub enum Cas {
 /// (seconds since the epoch). Writes are compare-and-set on [`Record::version`].
 pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// The record, if it exists and has not expired.
-    fn load(&self, key: StoreKey) -> BoxFuture<'_, Result<Option<Arc<Record>>, StoreError>>;
+    fn load(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>>;
 
     /// Stores a new record, at version 1; `false` if the key is already taken (the caller draws
     /// a new ID). The record is shared, not copied: the session engine keeps it as the
@@ -61,7 +123,7 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
         key: StoreKey,
         record: Arc<Record>,
         expires_at: u64,
-    ) -> BoxFuture<'_, Result<bool, StoreError>>;
+    ) -> StoreFuture<'_, Result<bool, StoreError>>;
 
     /// Replaces the record if its stored version is still `expected_version`; the new record
     /// has version `expected_version + 1` (the engine sends it so).
@@ -71,14 +133,14 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
         record: Arc<Record>,
         expected_version: u64,
         expires_at: u64,
-    ) -> BoxFuture<'_, Result<Cas, StoreError>>;
+    ) -> StoreFuture<'_, Result<Cas, StoreError>>;
 
     /// Deletes the record (and its entry in the user index).
-    fn delete(&self, key: StoreKey) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<(), StoreError>>;
 
     /// Deletes every record of `user_id`; returns how many.
     fn delete_all_for_user<'a>(
         &'a self,
         user_id: &'a str,
-    ) -> BoxFuture<'a, Result<u64, StoreError>>;
+    ) -> StoreFuture<'a, Result<u64, StoreError>>;
 }
