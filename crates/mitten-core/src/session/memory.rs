@@ -282,6 +282,27 @@ mod tests {
     use crate::session::SessionId;
 
     #[test]
+    fn evicted_sessions_leave_the_user_index() {
+        let store = MemoryStore::new(160);
+        for n in 0..2_000 {
+            let mut record = Record::new(1);
+            record.user_id = Some(format!("user{}", n % 7));
+            let key = SessionId::generate().store_key();
+            let created =
+                crate::session::tests::block_on(store.create(key, Arc::new(record), u64::MAX));
+            assert!(created.expect("create"));
+        }
+        let indexed: usize = store
+            .shards
+            .iter()
+            .map(|s| lock(s).users.values().map(HashSet::len).sum::<usize>())
+            .sum();
+        // Exactly the sessions still held are indexed: the evicted ones left with their records.
+        assert_eq!(indexed, store.len());
+        assert!(store.len() <= 160);
+    }
+
+    #[test]
     fn key_hashes_spread_within_a_shard() {
         let hashes: HashSet<u64> = (0..2_000)
             .map(|_| SessionId::generate().store_key())
