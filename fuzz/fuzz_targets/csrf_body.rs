@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let body = Bytes::copy_from_slice(body);
     let mitten = Mitten::new(Config::strict()).expect("valid").with_csrf(CsrfConfig::new().token_in_json().report_only()).expect("valid");
-    let echo = tower::service_fn(|request: Request<mitten_tower::CsrfBody<Full<Bytes>>>| async move {
+    let echo = tower::service_fn(|request: Request<Full<Bytes>>| async move {
         let bytes = request.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
         Ok::<_, Infallible>(Response::new(Full::new(bytes)))
     });

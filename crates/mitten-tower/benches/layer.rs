@@ -15,7 +15,7 @@ use std::task::{Context, Poll, Waker};
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Request, Response};
-use http_body_util::{Empty, Full};
+use http_body_util::Full;
 use mitten_core::{Config, ConnectionInfo};
 use mitten_tower::Mitten;
 use tower::{Layer, Service, service_fn};
@@ -31,10 +31,10 @@ fn ready<F: Future>(future: F) -> F::Output {
     }
 }
 
-fn request() -> Request<Empty<Bytes>> {
+fn request() -> Request<Full<Bytes>> {
     let mut request = Request::get("/")
         .header("host", "app.example")
-        .body(Empty::new())
+        .body(Full::default())
         .expect("request");
     request.extensions_mut().insert(ConnectionInfo {
         peer: None,

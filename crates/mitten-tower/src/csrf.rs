@@ -17,7 +17,7 @@ use mitten_core::{Policy, Rejection, RequestView};
 use tower_service::Service;
 
 use crate::body::MittenBody;
-use crate::csrf_body::{CsrfBody, read_body, token_body, token_in_body};
+use crate::csrf_body::{read_body, token_body, token_in_body};
 use crate::reject;
 
 /// The session key under which one-time tokens already used are remembered.
@@ -126,7 +126,7 @@ pin_project_lite::pin_project! {
         Passthrough { #[pin] future: F },
         /// The token is being read (from the body, perhaps) and checked; the inner service waits.
         Verifying {
-            verify: BoxFuture<Result<Request<CsrfBody<ReqBody>>, Refused>>,
+            verify: BoxFuture<Result<Request<ReqBody>, Refused>>,
             inner: Option<S>,
             after: Option<After>,
             wants_json: bool,
@@ -175,7 +175,7 @@ impl After {
 
 impl<S, F, ReqBody, ResBody, E> Future for CsrfFuture<S, F, ReqBody, ResBody>
 where
-    S: Service<Request<CsrfBody<ReqBody>>, Response = Response<ResBody>, Error = E, Future = F>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>, Error = E, Future = F>,
     F: Future<Output = Result<Response<ResBody>, E>>,
 {
     type Output = Result<Response<MittenBody<ResBody>>, E>;
@@ -227,10 +227,10 @@ where
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CsrfService<S>
 where
-    S: Service<Request<CsrfBody<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    ReqBody: Body<Data = Bytes> + Send + 'static,
+    ReqBody: Body<Data = Bytes> + From<Bytes> + Send + 'static,
     ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
     ResBody: Send + 'static,
 {
@@ -247,16 +247,14 @@ where
         // clone is an atomic write to a cache line all cores share.
         let Some(csrf) = &self.csrf else {
             return CsrfFuture::new(State::Passthrough {
-                future: self.inner.call(request.map(CsrfBody::inner)),
+                future: self.inner.call(request),
             });
         };
         let (precheck, after, session, cookie_secret) = prepare(&mut request, &self.policy, csrf);
         let wants_json = reject::wants_json(request.headers());
         let passed = match precheck {
-            Precheck::Skip => Ok(request.map(CsrfBody::inner)),
-            Precheck::Refuse(failure) => {
-                report_only(csrf, Refusal::Csrf(failure), request.map(CsrfBody::inner))
-            }
+            Precheck::Skip => Ok(request),
+            Precheck::Refuse(failure) => report_only(csrf, Refusal::Csrf(failure), request),
             Precheck::NeedToken => {
                 // The inner service was made ready for this call: it waits in the future for
                 // the check, and a fresh clone stays here for the next call.
@@ -361,8 +359,8 @@ type Refused = (Refusal, http::Method, String);
 fn report_only<B>(
     csrf: &CsrfPolicy,
     refusal: Refusal,
-    request: Request<CsrfBody<B>>,
-) -> Result<Request<CsrfBody<B>>, Refused> {
+    request: Request<B>,
+) -> Result<Request<B>, Refused> {
     if csrf.is_report_only() {
         if let Refusal::Csrf(failure) = refusal {
             tracing::warn!(target: "mitten", reason = failure.code(), method = %request.method(), path = request.uri().path(), "CSRF check would refuse this request (report-only)");
@@ -384,23 +382,23 @@ async fn verify_token<B>(
     csrf: Arc<CsrfPolicy>,
     session: Option<mitten_core::session::Session>,
     cookie_secret: Option<CookieSecret>,
-) -> Result<Request<CsrfBody<B>>, Refused>
+) -> Result<Request<B>, Refused>
 where
-    B: Body<Data = Bytes>,
+    B: Body<Data = Bytes> + From<Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let csrf = &*csrf;
     let header_token = match token_from_headers(&parts.headers) {
         Ok(token) => token.map(str::to_owned),
         Err(failure) => {
-            let request = Request::from_parts(parts, CsrfBody::inner(body));
+            let request = Request::from_parts(parts, body);
             return report_only(csrf, Refusal::Csrf(failure), request);
         }
     };
     let (body, token) = match header_token {
-        Some(token) => (CsrfBody::inner(body), Some(token)),
+        Some(token) => (body, Some(token)),
         None => match token_body(&parts.headers, csrf.token_in_json()) {
-            None => (CsrfBody::inner(body), None),
+            None => (body, None),
             Some(kind) => {
                 let limit = csrf.body_limit(parts.uri.path());
                 let Ok(bytes) = read_body(body, limit).await else {
@@ -408,9 +406,9 @@ where
                     return Err((Refusal::TooLarge, parts.method, parts.uri.path().to_owned()));
                 };
                 match token_in_body(&kind, &bytes).await {
-                    Ok(token) => (CsrfBody::full(bytes), token),
+                    Ok(token) => (B::from(bytes), token),
                     Err(()) => {
-                        let request = Request::from_parts(parts, CsrfBody::full(bytes));
+                        let request = Request::from_parts(parts, B::from(bytes));
                         return report_only(
                             csrf,
                             Refusal::Csrf(CsrfFailure::DuplicateToken),

@@ -4,11 +4,6 @@ use bytes::Bytes;
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
 
-/// The request body the application receives behind the CSRF check: the original stream, or,
-/// when the token had to be read from it, the same bytes from a buffer. (The same type as the
-/// responses Mitten writes: a stream passed through, or bytes held.)
-pub type CsrfBody<B> = crate::body::MittenBody<B>;
-
 /// A body the token may be read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TokenBody {

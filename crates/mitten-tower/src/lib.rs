@@ -52,8 +52,6 @@ pub use body::MittenBody;
 pub use context::MittenRequest;
 #[cfg(feature = "csrf")]
 pub use csrf::{CsrfContext, CsrfFuture, CsrfService};
-#[cfg(feature = "csrf")]
-pub use csrf_body::CsrfBody;
 #[cfg(all(feature = "axum", feature = "csrf"))]
 pub use extract::CsrfToken;
 #[cfg(feature = "axum")]

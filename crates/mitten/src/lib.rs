@@ -87,7 +87,7 @@ pub use mitten_tower::{
 #[cfg(all(feature = "axum", feature = "csrf"))]
 pub use mitten_tower::CsrfToken;
 #[cfg(all(feature = "tower", feature = "csrf"))]
-pub use mitten_tower::{CsrfBody, CsrfContext, CsrfFuture, CsrfService};
+pub use mitten_tower::{CsrfContext, CsrfFuture, CsrfService};
 #[cfg(feature = "axum")]
 pub use mitten_tower::{Nonce, NonceMissing};
 #[cfg(all(feature = "axum", feature = "sessions"))]
