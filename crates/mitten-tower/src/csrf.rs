@@ -395,33 +395,41 @@ where
             return report_only(csrf, Refusal::Csrf(failure), request);
         }
     };
-    let (body, token) = match header_token {
-        Some(token) => (body, Some(token)),
-        None => match token_body(&parts.headers, csrf.token_in_json()) {
-            None => (body, None),
-            Some(kind) => {
-                let limit = csrf.body_limit(parts.uri.path());
-                let Ok(bytes) = read_body(body, limit).await else {
-                    // Too large (or cut short): never passed on unchecked.
-                    return Err((Refusal::TooLarge, parts.method, parts.uri.path().to_owned()));
-                };
-                match token_in_body(&kind, &bytes).await {
-                    Ok(token) => (B::from(bytes), token),
-                    Err(()) => {
-                        let request = Request::from_parts(parts, B::from(bytes));
-                        return report_only(
-                            csrf,
-                            Refusal::Csrf(CsrfFailure::DuplicateToken),
-                            request,
-                        );
-                    }
-                }
-            }
-        },
+    // The body as it came, or its bytes when the token had to be read from them (the token then
+    // borrows from them until the verdict).
+    let (stream, bytes) = match (
+        &header_token,
+        token_body(&parts.headers, csrf.token_in_json()),
+    ) {
+        (None, Some(kind)) => {
+            let limit = csrf.body_limit(parts.uri.path());
+            let Ok(bytes) = read_body(body, limit).await else {
+                // Too large (or cut short): never passed on unchecked.
+                return Err((Refusal::TooLarge, parts.method, parts.uri.path().to_owned()));
+            };
+            (None, Some((kind, bytes)))
+        }
+        _ => (Some(body), None),
     };
+    let body_token = match &bytes {
+        Some((kind, bytes)) => token_in_body(kind, bytes).await,
+        None => Ok(None),
+    };
+    let body_of = |stream: Option<B>, bytes: Option<(_, Bytes)>| match (stream, bytes) {
+        (Some(body), _) => body,
+        (None, bytes) => B::from(bytes.map(|(_, bytes)| bytes).unwrap_or_default()),
+    };
+    let body_token = match body_token {
+        Ok(token) => token,
+        Err(()) => {
+            let request = Request::from_parts(parts, body_of(stream, bytes));
+            return report_only(csrf, Refusal::Csrf(CsrfFailure::DuplicateToken), request);
+        }
+    };
+    let token = header_token.as_deref().or(body_token.as_deref());
     let verdict = match &session {
         Some(session) => match session.load().await {
-            Ok(()) => verdict(csrf, token.as_deref(), session).await,
+            Ok(()) => verdict(csrf, token, session).await,
             // The store is down: fail closed, as the session layer does.
             Err(_) => {
                 return Err((
@@ -432,12 +440,13 @@ where
             }
         },
         None => csrf.verify(
-            token.as_deref(),
+            token,
             cookie_secret.as_ref().map(CookieSecret::binding),
             None,
         ),
     };
-    let request = Request::from_parts(parts, body);
+    drop(body_token);
+    let request = Request::from_parts(parts, body_of(stream, bytes));
     match verdict {
         Ok(()) => Ok(request),
         Err(failure) => report_only(csrf, Refusal::Csrf(failure), request),

@@ -1,5 +1,7 @@
 //! Finding the CSRF token in a request body, and giving the body back untouched.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http::HeaderMap;
 use http::header::CONTENT_TYPE;
@@ -29,15 +31,21 @@ pub(crate) fn token_body(headers: &HeaderMap, json: bool) -> Option<TokenBody> {
     }
 }
 
-/// The token in a body. `Err(())` for a token given twice (or a body that does not parse as
-/// its type says, so that nothing ambiguous passes).
-pub(crate) async fn token_in_body(kind: &TokenBody, bytes: &Bytes) -> Result<Option<String>, ()> {
+/// The token in a body (borrowed from it when it needs no decoding, as a rendered token does).
+/// `Err(())` for a token given twice (or a body that does not parse as its type says, so that
+/// nothing ambiguous passes).
+pub(crate) async fn token_in_body<'a>(
+    kind: &TokenBody,
+    bytes: &'a Bytes,
+) -> Result<Option<Cow<'a, str>>, ()> {
     match kind {
         TokenBody::UrlEncoded => single(urlencoded_tokens(bytes)),
         // The multipart parser's state is large: boxed, so that it does not weigh on the
         // future of every token check.
-        TokenBody::Multipart(boundary) => Box::pin(multipart_token(boundary, bytes)).await,
-        TokenBody::Json => json_token(bytes),
+        TokenBody::Multipart(boundary) => Ok(Box::pin(multipart_token(boundary, bytes))
+            .await?
+            .map(Cow::Owned)),
+        TokenBody::Json => Ok(json_token(bytes)?.map(Cow::Owned)),
     }
 }
 
@@ -94,7 +102,7 @@ where
 /// The values of `_csrf_token` in a urlencoded body. Only a key that could decode to the field
 /// name (it is the name, or it has `%` or `+` in it) and its value are decoded: a 4 KiB form is
 /// scanned, not parsed. Pairs split as `form_urlencoded` splits them.
-fn urlencoded_tokens(bytes: &[u8]) -> impl Iterator<Item = String> + '_ {
+fn urlencoded_tokens(bytes: &[u8]) -> impl Iterator<Item = Cow<'_, str>> {
     let field = mitten_core::csrf::TOKEN_FIELD.as_bytes();
     bytes.split(|&b| b == b'&').filter_map(move |pair| {
         let key = pair.split(|&b| b == b'=').next().unwrap_or_default();
@@ -106,15 +114,15 @@ fn urlencoded_tokens(bytes: &[u8]) -> impl Iterator<Item = String> + '_ {
             // A token as rendered (base64url) has nothing to decode.
             let value = pair.get(key.len() + 1..).unwrap_or_default();
             if !value.iter().any(|&b| b == b'%' || b == b'+') {
-                return Some(String::from_utf8_lossy(value).into_owned());
+                return Some(String::from_utf8_lossy(value));
             }
         }
         let (key, value) = form_urlencoded::parse(pair).next()?;
-        (key.as_bytes() == field).then(|| value.into_owned())
+        (key.as_bytes() == field).then_some(value)
     })
 }
 
-fn single(mut values: impl Iterator<Item = String>) -> Result<Option<String>, ()> {
+fn single<T>(mut values: impl Iterator<Item = T>) -> Result<Option<T>, ()> {
     match (values.next(), values.next()) {
         (None, _) => Ok(None),
         (Some(value), None) => Ok(Some(value)),
@@ -171,7 +179,9 @@ mod tests {
             "_csrf_token=%ZZ\u{e9}",
             "_csrf_token=plain\u{e9}x",
         ] {
-            let fast: Vec<String> = urlencoded_tokens(body.as_bytes()).collect();
+            let fast: Vec<String> = urlencoded_tokens(body.as_bytes())
+                .map(Cow::into_owned)
+                .collect();
             let full: Vec<String> = form_urlencoded::parse(body.as_bytes())
                 .filter(|(k, _)| k == mitten_core::csrf::TOKEN_FIELD)
                 .map(|(_, v)| v.into_owned())

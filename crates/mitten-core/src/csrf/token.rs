@@ -3,11 +3,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
-use subtle::ConstantTimeEq;
 use zeroize::Zeroize as _;
 
 use crate::keys::SecretKey;
-use crate::mac::KeyedHmac;
+use crate::mac::{KeyedHmac, ct_eq_bytes};
 
 const TOKEN_BYTES: usize = 32;
 /// A one-time token: 16-byte nonce, 8-byte issue time, 32-byte MAC.
@@ -66,7 +65,7 @@ impl TokenKey {
         let Some(unmasked) = unmask(masked) else {
             return false;
         };
-        unmasked.len() == TOKEN_BYTES && bool::from(unmasked.ct_eq(&self.token(binding, user)))
+        unmasked.len() == TOKEN_BYTES && ct_eq_bytes(&unmasked, &self.token(binding, user))
     }
 
     /// A one-time token that expires (flask-xsrf's per-request tokens), masked.
@@ -95,7 +94,7 @@ impl TokenKey {
         }
         let nonce: [u8; 16] = token[..16].try_into().ok()?;
         let issued = u64::from_be_bytes(token[16..24].try_into().ok()?);
-        let mac_ok = bool::from(token[24..].ct_eq(&self.once_mac(binding, &nonce, issued)));
+        let mac_ok = ct_eq_bytes(&token[24..], &self.once_mac(binding, &nonce, issued));
         let fresh = issued <= now && now - issued <= max_age;
         (mac_ok && fresh).then_some(nonce)
     }

@@ -7,7 +7,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use http::{HeaderMap, HeaderValue};
-use subtle::ConstantTimeEq;
 
 use super::handle::Session;
 use super::store::{SessionStore, StoreError};
@@ -127,7 +126,7 @@ impl Sessions {
                 let valid = keyring.keys().any(|key| {
                     let expected =
                         hmac_sha256(key.expose(), &[name.as_bytes(), b"=", id.as_bytes()]);
-                    given.len() == expected.len() && bool::from(expected.ct_eq(&given))
+                    crate::mac::ct_eq_bytes(&expected, &given)
                 });
                 if !valid {
                     return CookieRead::Malformed;

@@ -1,7 +1,5 @@
 //! Signed cookies that bind the cookie's name and the time into the signature.
 
-use subtle::ConstantTimeEq;
-
 use super::SignatureError;
 use super::encoding::{base64_decode, base64_encode, bytes_to_int, int_to_bytes};
 use super::signer::now;
@@ -79,7 +77,7 @@ impl SignedCookies {
             base64_decode(signature.as_bytes()).map_err(|_| SignatureError::BadSignature)?;
         let valid = self.keys.iter().any(|key| {
             let expected = mac(key, name, stamped);
-            expected.len() == given.len() && bool::from(expected.ct_eq(&given))
+            crate::mac::ct_eq_bytes(&expected, &given)
         });
         if !valid {
             return Err(SignatureError::BadSignature);

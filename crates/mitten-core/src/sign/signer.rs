@@ -2,8 +2,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use subtle::ConstantTimeEq;
-
 use super::encoding::{base64_decode, base64_encode, bytes_to_int, int_to_bytes};
 use super::{Digest, KeyDerivation, SignatureError};
 use crate::error::ConfigError;
@@ -173,7 +171,7 @@ impl Signer {
         let matches = self.keys.iter().any(|key| {
             let expected = self.digest.hmac(key.expose(), &[value]);
             // Lengths are public (they follow from the digest); compare the bytes in constant time.
-            expected.len() == given.len() && bool::from(expected.ct_eq(&given))
+            crate::mac::ct_eq_bytes(&expected, &given)
         });
         if matches {
             Ok(())
