@@ -40,6 +40,10 @@ impl MittenRequest {
         }
     }
 
+    pub(crate) fn set_nonce(&mut self, nonce: CspNonce) {
+        self.nonce = nonce;
+    }
+
     /// The one `request` carries, if Mitten's layer wraps the service that got it.
     pub fn of<B>(request: &Request<B>) -> Option<&Self> {
         request.extensions().get()

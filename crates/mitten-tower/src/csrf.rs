@@ -397,32 +397,29 @@ where
     };
     // The body as it came, or its bytes when the token had to be read from them (the token then
     // borrows from them until the verdict).
-    let (stream, bytes) = match (
-        &header_token,
-        token_body(&parts.headers, csrf.token_in_json()),
-    ) {
-        (None, Some(kind)) => {
+    let kind = match header_token {
+        Some(_) => None,
+        None => token_body(&parts.headers, csrf.token_in_json()),
+    };
+    let body = match kind {
+        Some(kind) => {
             let limit = csrf.body_limit(parts.uri.path());
             let Ok(bytes) = read_body(body, limit).await else {
                 // Too large (or cut short): never passed on unchecked.
                 return Err((Refusal::TooLarge, parts.method, parts.uri.path().to_owned()));
             };
-            (None, Some((kind, bytes)))
+            CheckedBody::Read(kind, bytes)
         }
-        _ => (Some(body), None),
+        None => CheckedBody::Stream(body),
     };
-    let body_token = match &bytes {
-        Some((kind, bytes)) => token_in_body(kind, bytes).await,
-        None => Ok(None),
-    };
-    let body_of = |stream: Option<B>, bytes: Option<(_, Bytes)>| match (stream, bytes) {
-        (Some(body), _) => body,
-        (None, bytes) => B::from(bytes.map(|(_, bytes)| bytes).unwrap_or_default()),
+    let body_token = match &body {
+        CheckedBody::Read(kind, bytes) => token_in_body(kind, bytes).await,
+        CheckedBody::Stream(_) => Ok(None),
     };
     let body_token = match body_token {
         Ok(token) => token,
         Err(()) => {
-            let request = Request::from_parts(parts, body_of(stream, bytes));
+            let request = Request::from_parts(parts, body.into_body());
             return report_only(csrf, Refusal::Csrf(CsrfFailure::DuplicateToken), request);
         }
     };
@@ -446,10 +443,26 @@ where
         ),
     };
     drop(body_token);
-    let request = Request::from_parts(parts, body_of(stream, bytes));
+    let request = Request::from_parts(parts, body.into_body());
     match verdict {
         Ok(()) => Ok(request),
         Err(failure) => report_only(csrf, Refusal::Csrf(failure), request),
+    }
+}
+
+/// A checked request's body: passed on as it came, or read whole because the token is in it.
+enum CheckedBody<B> {
+    Stream(B),
+    Read(crate::csrf_body::TokenBody, Bytes),
+}
+
+impl<B: From<Bytes>> CheckedBody<B> {
+    /// The body for the application: the same stream, or the same bytes.
+    fn into_body(self) -> B {
+        match self {
+            Self::Stream(body) => body,
+            Self::Read(_, bytes) => B::from(bytes),
+        }
     }
 }
 

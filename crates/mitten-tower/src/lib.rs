@@ -31,6 +31,10 @@
 //! [`ConnectionInfo`](mitten_core::ConnectionInfo) request extension that a TLS-terminating
 //! server inserts, from trusted proxies' `Forwarded`/`X-Forwarded-Proto`, or from
 //! [`Config::always_tls`](mitten_core::Config::always_tls).
+//!
+//! With the `csrf` feature the request body type must implement `From<Bytes>` (a body read for
+//! its token is handed on as the same bytes): axum's `Body` and `http_body_util::Full` do; map a
+//! hyper `Incoming` into one of them first.
 
 mod body;
 mod context;

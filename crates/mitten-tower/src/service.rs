@@ -63,7 +63,14 @@ where
         let policy = Arc::clone(&self.policy);
         match verdict {
             Verdict::Continue { secure } => {
-                request.extensions_mut().insert(MittenRequest::new(nonce));
+                // Inside another Mitten layer: this layer's nonce (its headers are applied first,
+                // so its CSP is the one sent), the outer layer's session and CSRF context kept.
+                match request.extensions_mut().get_mut::<MittenRequest>() {
+                    Some(context) => context.set_nonce(nonce),
+                    None => {
+                        request.extensions_mut().insert(MittenRequest::new(nonce));
+                    }
+                }
                 ResponseFuture::inner(self.inner.call(request), policy, secure, nonce)
             }
             Verdict::Redirect { status, location } => {

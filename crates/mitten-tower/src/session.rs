@@ -14,10 +14,10 @@ use crate::body::MittenBody;
 /// [`Mitten::with_sessions`](crate::Mitten::with_sessions) configured sessions.
 ///
 /// With sessions, each request gets a [`Session`](mitten_core::session::Session) in its
-/// [`MittenRequest`](crate::MittenRequest) (nothing is loaded until a handler asks), and after the response the session is
-/// written back and its cookie set. If the store fails, the response is replaced by a 503 with a
-/// typed [`Rejection`](mitten_core::Rejection): never a fresh session that would silently log the
-/// user out, never another user's data.
+/// [`MittenRequest`](crate::MittenRequest) (nothing is loaded until a handler asks), and after
+/// the response the session is written back and its cookie set. If the store fails, the response
+/// is replaced by a 503 with a typed [`Rejection`](mitten_core::Rejection): never a fresh session
+/// that would silently log the user out, never another user's data.
 #[derive(Debug, Clone)]
 pub struct SessionService<S> {
     inner: S,

@@ -80,8 +80,8 @@ pub use mitten_core::*;
 #[cfg(feature = "tower")]
 pub use mitten_tower::{
     JsonGuardFuture, JsonGuardLayer, JsonGuardService, Mitten, MittenBody, MittenLayer,
-    MittenService, ResponseFuture, RouteOverrideFuture, RouteOverrideLayer, RouteOverrideService,
-    SessionFuture, SessionService,
+    MittenRequest, MittenService, ResponseFuture, RouteOverrideFuture, RouteOverrideLayer,
+    RouteOverrideService, SessionFuture, SessionService,
 };
 
 #[cfg(all(feature = "axum", feature = "csrf"))]

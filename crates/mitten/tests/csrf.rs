@@ -462,3 +462,46 @@ async fn refusals_carry_a_typed_reason_and_a_json_body() {
         br#"{"error":"csrf_cross_site","message":"Cross-site request refused (CSRF)."}"#
     );
 }
+
+#[tokio::test]
+async fn a_nested_layer_keeps_the_outer_session_and_sends_its_own_nonce() {
+    use tower::ServiceExt as _;
+    let sessions = Sessions::new(MemoryStore::new(1_000), SessionConfig::new()).expect("valid");
+    let outer = Mitten::new(Config::strict())
+        .expect("valid")
+        .with_sessions(sessions)
+        .with_csrf(CsrfConfig::new())
+        .expect("valid");
+    let inner = Mitten::new(Config::strict()).expect("valid");
+    let app = Router::new()
+        .route(
+            "/",
+            get(
+                |session: Session, token: CsrfToken, mitten::Nonce(nonce): mitten::Nonce| async move {
+                    session.insert("seen", true).expect("insert");
+                    format!("{nonce} {}", token.as_str().len())
+                },
+            ),
+        )
+        .layer(inner.layer())
+        .layer(outer.layer());
+    let request = axum::http::Request::get("/")
+        .header("host", "127.0.0.1")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = app.oneshot(request).await.expect("response");
+    // The inner layer did not take the outer layer's session away (it used to be a 500).
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers().contains_key("set-cookie"));
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .expect("body");
+    let body = String::from_utf8_lossy(&body);
+    let nonce = body.split(' ').next().expect("nonce");
+    // The inner layer's headers are applied first, so its nonce is the one in the policy.
+    assert!(csp.contains(&format!("'nonce-{nonce}'")), "{csp} / {body}");
+}

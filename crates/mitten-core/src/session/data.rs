@@ -58,6 +58,12 @@ impl SessionData {
         self.entries.get(at).map(|(_, value)| value)
     }
 
+    /// The value under `key`, to change in place.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        let at = self.position(key).ok()?;
+        self.entries.get_mut(at).map(|(_, value)| value)
+    }
+
     /// Whether `key` is set.
     pub fn contains_key(&self, key: &str) -> bool {
         self.position(key).is_ok()
@@ -106,6 +112,22 @@ impl SessionData {
 impl fmt::Debug for SessionData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl From<serde_json::Map<String, Value>> for SessionData {
+    fn from(map: serde_json::Map<String, Value>) -> Self {
+        map.into_iter().collect()
+    }
+}
+
+impl IntoIterator for SessionData {
+    type Item = (String, Value);
+    type IntoIter = std::vec::IntoIter<(String, Value)>;
+
+    /// The keys and values, sorted by key.
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_vec().into_iter()
     }
 }
 
@@ -180,6 +202,10 @@ mod tests {
         let keys: Vec<&str> = data.iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["a", "b", "c"]);
         assert_eq!(data.get("a"), Some(&json!(4)));
+        if let Some(value) = data.get_mut("a") {
+            *value = json!(5);
+        }
+        assert_eq!(data.get("a"), Some(&json!(5)));
         assert!(data.contains_key("c") && !data.contains_key("d"));
         assert_eq!(data.remove("b"), Some(json!(1)));
         assert_eq!(data.remove("b"), None);
@@ -199,5 +225,12 @@ mod tests {
         );
         assert!(serde_json::from_str::<SessionData>("[1]").is_err());
         assert!(format!("{data:?}").starts_with(r#"{"a": "#));
+        let map: serde_json::Map<String, Value> = serde_json::from_str(r#"{"y":1,"x":2}"#).unwrap();
+        let from_map = SessionData::from(map);
+        let pairs: Vec<(String, Value)> = from_map.into_iter().collect();
+        assert_eq!(
+            pairs,
+            [("x".to_owned(), json!(2)), ("y".to_owned(), json!(1))]
+        );
     }
 }

@@ -188,7 +188,8 @@ impl SessionStore for MemoryStore {
         // slowest part of an eviction).
         let mut removed = None;
         let mut shard = self.shard(&key);
-        // The clock is read only when needed: a new key (the usual case) finds nothing.
+        // The clock is read only when needed: a new key (the usual case) finds nothing. (Under
+        // the shard's lock then: a `Clock` must not block.)
         let mut now = None;
         let mut now = || *now.get_or_insert_with(|| self.clock.now());
         let taken = match shard.records.get(&key) {

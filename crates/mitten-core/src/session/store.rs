@@ -57,7 +57,10 @@ impl<T> fmt::Debug for StoreFuture<'_, T> {
     }
 }
 
-impl<T: Unpin> Future for StoreFuture<'_, T> {
+// The answer is never pinned: it is moved out whole when ready.
+impl<T> Unpin for StoreFuture<'_, T> {}
+
+impl<T> Future for StoreFuture<'_, T> {
     type Output = T;
 
     fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<T> {
