@@ -28,6 +28,12 @@ fn key() -> StoreKey {
     SessionId::generate().store_key()
 }
 
+/// The value under `"k"` of the record stored under `key`.
+async fn stored_k(store: &dyn SessionStore, key: StoreKey) -> serde_json::Value {
+    let record = store.load(key).await.expect("load").expect("present");
+    record.data.get("k").cloned().expect("k")
+}
+
 fn record(user: Option<&str>) -> Record {
     let mut record = Record::new(now());
     record.data.insert("k".into(), json!("v"));
@@ -78,17 +84,7 @@ pub async fn create_refuses_a_taken_key(store: &dyn SessionStore) {
             .await
             .expect("create")
     );
-    assert_eq!(
-        store
-            .load(key)
-            .await
-            .expect("load")
-            .expect("present")
-            .data
-            .get("k")
-            .expect("k"),
-        "v"
-    );
+    assert_eq!(stored_k(store, key).await, "v");
 }
 
 /// An update with the stored version wins; one with a stale version gets the current record.
@@ -123,17 +119,7 @@ pub async fn update_is_compare_and_set(store: &dyn SessionStore) {
         assert_eq!(current.version, 2);
         assert_eq!(current.data.get("k").expect("k"), "first");
     }
-    assert_eq!(
-        store
-            .load(key)
-            .await
-            .expect("load")
-            .expect("present")
-            .data
-            .get("k")
-            .expect("k"),
-        "first"
-    );
+    assert_eq!(stored_k(store, key).await, "first");
 }
 
 /// Updating a record that is not there says so and creates nothing.
