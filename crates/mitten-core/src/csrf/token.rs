@@ -169,8 +169,17 @@ fn unmask(masked: &str) -> Option<Unmasked> {
 }
 
 /// The random secret kept in the `__Host-` CSRF cookie when there is no session.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct CookieSecret([u8; 32]);
+
+/// Compared in constant time, as every secret is.
+impl PartialEq for CookieSecret {
+    fn eq(&self, other: &Self) -> bool {
+        ct_eq_bytes(&self.0, &other.0)
+    }
+}
+
+impl Eq for CookieSecret {}
 
 impl CookieSecret {
     /// A fresh secret.

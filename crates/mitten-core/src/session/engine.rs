@@ -1,6 +1,5 @@
 //! [`Sessions`]: the store, the settings and the clock, shared by every request.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -166,63 +165,31 @@ impl Sessions {
             SameSite::Strict => "; SameSite=Strict",
             SameSite::None => "; SameSite=None",
         };
-        // Exactly the room the attributes take: the buffer becomes the header's as it is (one
-        // allocation; spare room would cost `Bytes` a second one).
-        let length = config.cookie_name.len()
-            + 1
-            + value.len()
-            + "; Path=/".len()
-            + config
-                .domain
-                .as_ref()
-                .map_or(0, |d| "; Domain=".len() + d.len())
-            + max_age.map_or(0, |n| "; Max-Age=".len() + decimal_digits(n))
-            + if config.secure { "; Secure".len() } else { 0 }
-            + if config.http_only {
-                "; HttpOnly".len()
-            } else {
-                0
-            }
-            + same_site.len();
-        let mut cookie = String::with_capacity(length);
-        cookie.push_str(&config.cookie_name);
-        cookie.push('=');
-        cookie.push_str(value);
-        cookie.push_str("; Path=/");
-        if let Some(domain) = &config.domain {
-            cookie.push_str("; Domain=");
-            cookie.push_str(domain);
-        }
-        if let Some(max_age) = max_age {
-            let _ = write!(cookie, "; Max-Age={max_age}");
-        }
-        if config.secure {
-            cookie.push_str("; Secure");
-        }
-        if config.http_only {
-            cookie.push_str("; HttpOnly");
-        }
-        cookie.push_str(same_site);
-        debug_assert_eq!(cookie.len(), cookie.capacity());
+        let max_age = max_age.map(|n| n.to_string());
+        let (domain_attribute, domain) = match &config.domain {
+            Some(domain) => ("; Domain=", domain.as_str()),
+            None => ("", ""),
+        };
+        // `concat` allocates exactly the length of the parts: the buffer becomes the header's as
+        // it is (one allocation; spare room would cost `Bytes` a second one).
+        let cookie = [
+            config.cookie_name.as_str(),
+            "=",
+            value,
+            "; Path=/",
+            domain_attribute,
+            domain,
+            if max_age.is_some() { "; Max-Age=" } else { "" },
+            max_age.as_deref().unwrap_or_default(),
+            if config.secure { "; Secure" } else { "" },
+            if config.http_only { "; HttpOnly" } else { "" },
+            same_site,
+        ]
+        .concat();
         // Takes the string's buffer as it is (no copy).
         let mut header =
             HeaderValue::try_from(cookie).unwrap_or_else(|_| HeaderValue::from_static(""));
         header.set_sensitive(true);
         header
-    }
-}
-
-/// How many decimal digits `n` is written with.
-fn decimal_digits(n: u64) -> usize {
-    n.checked_ilog10().map_or(1, |log| log as usize + 1)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn decimal_digits_as_written() {
-        for n in [0, 1, 9, 10, 99, 100, 43_200, u64::MAX] {
-            assert_eq!(super::decimal_digits(n), n.to_string().len(), "{n}");
-        }
     }
 }
