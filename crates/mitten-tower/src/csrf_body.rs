@@ -101,19 +101,21 @@ where
 
 /// The values of `_csrf_token` in a urlencoded body. Only a key that could decode to the field
 /// name (it is the name, or it has `%` or `+` in it) and its value are decoded: a 4 KiB form is
-/// scanned, not parsed. Pairs split as `form_urlencoded` splits them.
+/// scanned (with `memchr`, many bytes at a time), not parsed. Pairs split as `form_urlencoded`
+/// splits them.
 fn urlencoded_tokens(bytes: &[u8]) -> impl Iterator<Item = Cow<'_, str>> {
     let field = mitten_core::csrf::TOKEN_FIELD.as_bytes();
-    bytes.split(|&b| b == b'&').filter_map(move |pair| {
-        let key = pair.split(|&b| b == b'=').next().unwrap_or_default();
-        let candidate = key == field || key.iter().any(|&b| b == b'%' || b == b'+');
-        if !candidate {
+    let needs_decoding = |text: &[u8]| memchr::memchr2(b'%', b'+', text).is_some();
+    pairs(bytes).filter_map(move |pair| {
+        let key = memchr::memchr(b'=', pair).map_or(pair, |at| pair.get(..at).unwrap_or(pair));
+        let exact = key == field;
+        if !exact && !needs_decoding(key) {
             return None;
         }
-        if key == field {
+        if exact {
             // A token as rendered (base64url) has nothing to decode.
             let value = pair.get(key.len() + 1..).unwrap_or_default();
-            if !value.iter().any(|&b| b == b'%' || b == b'+') {
+            if !needs_decoding(value) {
                 // Checked as UTF-8 first: the lossy pass is several times slower on the common
                 // (ASCII) token, and gives the same text whenever the check passes.
                 return Some(match std::str::from_utf8(value) {
@@ -124,6 +126,24 @@ fn urlencoded_tokens(bytes: &[u8]) -> impl Iterator<Item = Cow<'_, str>> {
         }
         let (key, value) = form_urlencoded::parse(pair).next()?;
         (key.as_bytes() == field).then_some(value)
+    })
+}
+
+/// The `&`-separated pieces of `bytes`, empty ones included (as `split` gives them).
+fn pairs(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(bytes);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        match memchr::memchr(b'&', text) {
+            Some(at) => {
+                rest = text.get(at + 1..);
+                text.get(..at)
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
     })
 }
 
@@ -168,6 +188,15 @@ fn json_token(bytes: &[u8]) -> Result<Option<String>, ()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pairs_split_as_split_does() {
+        for body in ["", "&", "a", "a&b", "&a&&b&", "_csrf_token=x&"] {
+            let ours: Vec<&[u8]> = pairs(body.as_bytes()).collect();
+            let split: Vec<&[u8]> = body.as_bytes().split(|&b| b == b'&').collect();
+            assert_eq!(ours, split, "{body:?}");
+        }
+    }
 
     #[test]
     fn urlencoded_scan_matches_a_full_parse() {
