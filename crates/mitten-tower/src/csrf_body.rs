@@ -99,51 +99,65 @@ where
     Ok(joined.map_or_else(|| first.unwrap_or_default(), bytes::BytesMut::freeze))
 }
 
-/// The values of `_csrf_token` in a urlencoded body. Only a key that could decode to the field
-/// name (it is the name, or it has `%` or `+` in it) and its value are decoded: a 4 KiB form is
-/// scanned (with `memchr`, many bytes at a time), not parsed. Pairs split as `form_urlencoded`
-/// splits them.
+/// The values of `_csrf_token` in a urlencoded body, as `form_urlencoded` would give them.
+///
+/// A body with no `%` and no `+` (the usual form, and always the token as rendered: base64url)
+/// decodes to itself, so only a key written exactly as the field name can be it: it is found by
+/// a substring search over the whole body, and its value borrowed as it lies. Any other body is
+/// scanned pair by pair, and only a key that could decode to the field name (it is the name, or
+/// it has `%` or `+` in it) is decoded with its value.
 fn urlencoded_tokens(bytes: &[u8]) -> impl Iterator<Item = Cow<'_, str>> {
+    let plain = memchr::memchr2(b'%', b'+', bytes).is_none();
+    let exact = plain.then(|| exact_field_values(bytes));
+    let scanned = (!plain).then(|| scanned_field_values(bytes));
+    exact
+        .into_iter()
+        .flatten()
+        .chain(scanned.into_iter().flatten())
+}
+
+/// The values of the pairs whose key is exactly the field name, in a body where nothing needs
+/// decoding.
+fn exact_field_values(bytes: &[u8]) -> impl Iterator<Item = Cow<'_, str>> {
     let field = mitten_core::csrf::TOKEN_FIELD.as_bytes();
-    let needs_decoding = |text: &[u8]| memchr::memchr2(b'%', b'+', text).is_some();
-    pairs(bytes).filter_map(move |pair| {
-        let key = memchr::memchr(b'=', pair).map_or(pair, |at| pair.get(..at).unwrap_or(pair));
-        let exact = key == field;
-        if !exact && !needs_decoding(key) {
+    memchr::memmem::find_iter(bytes, field).filter_map(move |at| {
+        // The key starts a pair ...
+        if at > 0 && bytes.get(at - 1) != Some(&b'&') {
             return None;
         }
-        if exact {
-            // A token as rendered (base64url) has nothing to decode.
-            let value = pair.get(key.len() + 1..).unwrap_or_default();
-            if !needs_decoding(value) {
-                // Checked as UTF-8 first: the lossy pass is several times slower on the common
-                // (ASCII) token, and gives the same text whenever the check passes.
-                return Some(match std::str::from_utf8(value) {
-                    Ok(text) => Cow::Borrowed(text),
-                    Err(_) => String::from_utf8_lossy(value),
-                });
+        // ... and ends there: a pair of its own (an empty value) or `=` and the value.
+        let rest = bytes.get(at + field.len()..).unwrap_or_default();
+        let value = match rest.first() {
+            None | Some(b'&') => &[][..],
+            Some(b'=') => {
+                let value = rest.get(1..).unwrap_or_default();
+                value
+                    .get(..memchr::memchr(b'&', value).unwrap_or(value.len()))
+                    .unwrap_or_default()
             }
-        }
-        let (key, value) = form_urlencoded::parse(pair).next()?;
-        (key.as_bytes() == field).then_some(value)
+            Some(_) => return None,
+        };
+        // Checked as UTF-8 first: the lossy pass is several times slower on the common (ASCII)
+        // token, and gives the same text whenever the check passes.
+        Some(match std::str::from_utf8(value) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(value),
+        })
     })
 }
 
-/// The `&`-separated pieces of `bytes`, empty ones included (as `split` gives them).
-fn pairs(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = Some(bytes);
-    std::iter::from_fn(move || {
-        let text = rest?;
-        match memchr::memchr(b'&', text) {
-            Some(at) => {
-                rest = text.get(at + 1..);
-                text.get(..at)
-            }
-            None => {
-                rest = None;
-                Some(text)
-            }
+/// The values of the field in a body that has something to decode, pair by pair (pairs split as
+/// `form_urlencoded` splits them).
+fn scanned_field_values(bytes: &[u8]) -> impl Iterator<Item = Cow<'_, str>> {
+    let field = mitten_core::csrf::TOKEN_FIELD.as_bytes();
+    bytes.split(|&b| b == b'&').filter_map(move |pair| {
+        let key = pair.split(|&b| b == b'=').next().unwrap_or_default();
+        let candidate = key == field || key.iter().any(|&b| b == b'%' || b == b'+');
+        if !candidate {
+            return None;
         }
+        let (key, value) = form_urlencoded::parse(pair).next()?;
+        (key.as_bytes() == field).then_some(value)
     })
 }
 
@@ -189,12 +203,39 @@ fn json_token(bytes: &[u8]) -> Result<Option<String>, ()> {
 mod tests {
     use super::*;
 
+    /// Bodies assembled from the pieces that matter to the scan, compared with a full parse.
     #[test]
-    fn pairs_split_as_split_does() {
-        for body in ["", "&", "a", "a&b", "&a&&b&", "_csrf_token=x&"] {
-            let ours: Vec<&[u8]> = pairs(body.as_bytes()).collect();
-            let split: Vec<&[u8]> = body.as_bytes().split(|&b| b == b'&').collect();
-            assert_eq!(ours, split, "{body:?}");
+    fn urlencoded_scan_matches_a_full_parse_on_generated_bodies() {
+        const PIECES: [&[u8]; 10] = [
+            b"_csrf_token",
+            b"=",
+            b"&",
+            b"%5F",
+            b"+",
+            b"a",
+            b"\xff",
+            b"_csrf",
+            b"_token",
+            b"%",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut body = Vec::new();
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            for _ in 0..(state >> 60) {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                body.extend_from_slice(PIECES[(state >> 33) as usize % PIECES.len()]);
+            }
+            let fast: Vec<String> = urlencoded_tokens(&body).map(Cow::into_owned).collect();
+            let full: Vec<String> = form_urlencoded::parse(&body)
+                .filter(|(k, _)| k == mitten_core::csrf::TOKEN_FIELD)
+                .map(|(_, v)| v.into_owned())
+                .collect();
+            assert_eq!(fast, full, "{:?}", String::from_utf8_lossy(&body));
         }
     }
 
@@ -212,6 +253,12 @@ mod tests {
             "_csrf_token=a=b",
             "_csrf_token=%ZZ\u{e9}",
             "_csrf_token=plain\u{e9}x",
+            "_csrf_token=a&_csrf_token",
+            "x_csrf_token=1&_csrf_tokens=2&a=_csrf_token&_csrf_token=3",
+            "_csrf_token&_csrf_token=",
+            "_csrf_token=1&x=%41",
+            "_csrf_token_csrf_token=1",
+            "a=b&_csrf_token=\u{ff}",
         ] {
             let fast: Vec<String> = urlencoded_tokens(body.as_bytes())
                 .map(Cow::into_owned)
