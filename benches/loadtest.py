@@ -30,7 +30,7 @@ LABELS = {
 # of a prior GET; POST: the form with a valid token and those cookies.
 METHODS = ["GET", "GET returning", "POST"]
 DURATION = int(os.environ.get("DURATION", "8"))
-ROUNDS = int(os.environ.get("ROUNDS", "3"))
+ROUNDS = int(os.environ.get("ROUNDS", "5"))
 CONNECTIONS = 32
 
 
