@@ -137,7 +137,7 @@ def write(results):
     ]
     for s in STACKS:
         rates = " | ".join(f"{med[s][m]:.0f}" for m in METHODS)
-        ratios = " | ".join(f"{med[s][m] / bare[m]:.0%}" for m in METHODS)
+        ratios = " | ".join(f"{med[s][m] / bare[m]:.1%}" for m in METHODS)
         lines.append(f"| {LABELS[s]} | {rates} | {ratios} |")
     lines += ["", "Command: `bash benches/run.sh` (raw numbers in `results.json`).", ""]
     open(os.path.join(OUT, "results.md"), "w").write("\n".join(lines))
