@@ -42,6 +42,19 @@ struct Shard {
 struct Entry {
     record: Arc<Record>,
     expires_at: u64,
+    /// Whether the record has a user (and so a place in the user index). Kept here so that
+    /// evicting a session does not read its record, which is cold by then, under the lock.
+    has_user: bool,
+}
+
+impl Entry {
+    fn new(record: Arc<Record>, expires_at: u64) -> Self {
+        Self {
+            has_user: record.user_id.is_some(),
+            record,
+            expires_at,
+        }
+    }
 }
 
 impl MemoryStore {
@@ -140,7 +153,9 @@ impl Shard {
     /// Removes `key`, handing back its entry so that the caller can drop it after the lock.
     fn remove(&mut self, key: &StoreKey) -> Option<Entry> {
         let entry = self.records.remove(key)?;
-        self.index_user(*key, entry.record.user_id.as_deref(), None);
+        if entry.has_user {
+            self.index_user(*key, entry.record.user_id.as_deref(), None);
+        }
         Some(entry)
     }
 
@@ -208,7 +223,7 @@ impl SessionStore for MemoryStore {
                 }
             }
             shard.index_user(key, None, record.user_id.as_deref());
-            shard.records.insert(key, Entry { record, expires_at });
+            shard.records.insert(key, Entry::new(record, expires_at));
             shard.order.push_back(key);
             if shard.order.len() > 2 * self.max_per_shard {
                 // Drop queue entries of keys that are gone, so the queue stays bounded.
@@ -243,7 +258,7 @@ impl SessionStore for MemoryStore {
                 let old_user = entry.record.user_id.clone();
                 let record = at_version(record, expected_version + 1);
                 shard.index_user(key, old_user.as_deref(), record.user_id.as_deref());
-                shard.records.insert(key, Entry { record, expires_at });
+                shard.records.insert(key, Entry::new(record, expires_at));
                 Cas::Written
             }
         };
