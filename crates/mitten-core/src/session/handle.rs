@@ -48,9 +48,9 @@ pub struct Session {
 struct Inner {
     sessions: Sessions,
     cookie: CookieRead,
-    /// The clock read once, when the request's session started: every timeout decision of
-    /// this request uses the same second.
-    now: u64,
+    /// The clock, read once, when a stored record is first judged: every timeout decision of
+    /// this request uses the same second (and a request with no stored session reads none).
+    now: std::sync::OnceLock<u64>,
     state: Mutex<State>,
 }
 
@@ -127,7 +127,7 @@ impl Session {
     pub(crate) fn new(sessions: Sessions, cookie: CookieRead) -> Self {
         Self {
             inner: Arc::new(Inner {
-                now: sessions.now(),
+                now: std::sync::OnceLock::new(),
                 sessions,
                 cookie,
                 state: Mutex::default(),
@@ -192,7 +192,7 @@ impl Session {
 
     fn is_live(&self, record: &Record) -> bool {
         let config = self.inner.sessions.config();
-        let now = self.inner.now;
+        let now = self.now();
         now < record.last_seen.saturating_add(config.idle_timeout)
             && now < record.created_at.saturating_add(config.absolute_timeout)
     }
@@ -361,12 +361,17 @@ impl Session {
         {
             return true;
         }
-        let now = self.inner.now;
+        let now = self.now();
         state.loaded
             && state
                 .base
                 .as_ref()
                 .is_some_and(|base| self.touch_due(base, now))
+    }
+
+    /// This request's time for timeout decisions (see [`Inner::now`]).
+    fn now(&self) -> u64 {
+        *self.inner.now.get_or_init(|| self.inner.sessions.now())
     }
 
     /// Whether a stored record's `last_seen` is old enough to be refreshed.
