@@ -23,16 +23,31 @@ use mitten_core::csp::CspNonce;
 #[derive(Debug, Clone)]
 pub struct MittenRequest {
     nonce: CspNonce,
+    /// What the outer service learnt of the request, for the inner ones (read once).
+    facts: RequestFacts,
     #[cfg(feature = "sessions")]
     session: Option<mitten_core::session::Session>,
     #[cfg(feature = "csrf")]
     csrf: Option<crate::CsrfContext>,
 }
 
+/// What [`MittenService`](crate::MittenService) learnt of a request and the inner services
+/// reuse instead of working it out again.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(any(feature = "sessions", feature = "csrf")), allow(dead_code))]
+pub(crate) struct RequestFacts {
+    /// HTTPS, or HTTPS at a trusted proxy.
+    #[cfg_attr(not(feature = "csrf"), allow(dead_code))]
+    pub(crate) secure: bool,
+    /// A refusal of this request is answered in JSON.
+    pub(crate) wants_json: bool,
+}
+
 impl MittenRequest {
-    pub(crate) fn new(nonce: CspNonce) -> Self {
+    pub(crate) fn new(nonce: CspNonce, facts: RequestFacts) -> Self {
         Self {
             nonce,
+            facts,
             #[cfg(feature = "sessions")]
             session: None,
             #[cfg(feature = "csrf")]
@@ -40,8 +55,15 @@ impl MittenRequest {
         }
     }
 
-    pub(crate) fn set_nonce(&mut self, nonce: CspNonce) {
+    /// Inside another Mitten layer: this layer's nonce and facts.
+    pub(crate) fn set_nonce(&mut self, nonce: CspNonce, facts: RequestFacts) {
         self.nonce = nonce;
+        self.facts = facts;
+    }
+
+    #[cfg_attr(not(any(feature = "sessions", feature = "csrf")), allow(dead_code))]
+    pub(crate) fn facts(&self) -> RequestFacts {
+        self.facts
     }
 
     /// The one `request` carries, if Mitten's layer wraps the service that got it.

@@ -250,8 +250,13 @@ where
                 future: self.inner.call(request),
             });
         };
-        let (precheck, after, session, cookie_secret) = prepare(&mut request, &self.policy, csrf);
-        let wants_json = reject::wants_json(request.headers());
+        let Prepared {
+            precheck,
+            after,
+            session,
+            cookie_secret,
+            wants_json,
+        } = prepare(&mut request, &self.policy, csrf);
         let passed = match precheck {
             Precheck::Skip => Ok(request),
             Precheck::Refuse(failure) => report_only(csrf, Refusal::Csrf(failure), request),
@@ -284,35 +289,45 @@ where
     }
 }
 
+/// What [`prepare`] found: the tier-1 verdict and what the rest of the check needs.
+struct Prepared {
+    precheck: Precheck,
+    after: After,
+    session: Option<mitten_core::session::Session>,
+    cookie_secret: Option<CookieSecret>,
+    wants_json: bool,
+}
+
 /// The part of the check that needs no I/O: the tier-1 verdict, and the token context put in
 /// the request's extensions for the handler.
-fn prepare<B>(
-    request: &mut Request<B>,
-    policy: &Policy,
-    csrf: &Arc<CsrfPolicy>,
-) -> (
-    Precheck,
-    After,
-    Option<mitten_core::session::Session>,
-    Option<CookieSecret>,
-) {
-    let view = RequestView {
+fn prepare<B>(request: &mut Request<B>, policy: &Policy, csrf: &Arc<CsrfPolicy>) -> Prepared {
+    let context = crate::MittenRequest::of(request);
+    let facts = context.map(crate::MittenRequest::facts);
+    let session = context.and_then(crate::MittenRequest::session).cloned();
+    // The request's own origin and the connection only matter for a request the check will
+    // look at.
+    let mut view = RequestView {
         method: request.method(),
         uri: request.uri(),
         headers: request.headers(),
-        connection: crate::service::connection_info(request),
+        connection: mitten_core::ConnectionInfo::default(),
     };
-    let secure = policy.scheme(&view) == mitten_core::Scheme::Https;
-    // The request's own origin only matters for a request the check will look at.
     let examined = !mitten_core::csrf::is_safe_method(view.method)
         || mitten_core::csrf::is_websocket_upgrade(&view);
-    let computed = examined.then(|| policy.request_origin(&view)).flatten();
-    let precheck = csrf.precheck(&view, secure, computed.as_ref());
+    let precheck = if examined {
+        view.connection = crate::service::connection_info(request);
+        let secure = facts.map_or_else(
+            || policy.scheme(&view) == mitten_core::Scheme::Https,
+            |f| f.secure,
+        );
+        let computed = policy.request_origin(&view);
+        csrf.precheck(&view, secure, computed.as_ref())
+    } else {
+        Precheck::Skip
+    };
     let checked =
         !mitten_core::csrf::is_safe_method(request.method()) || precheck != Precheck::Skip;
-    let session = crate::MittenRequest::of(request)
-        .and_then(crate::MittenRequest::session)
-        .cloned();
+    let wants_json = facts.map_or_else(|| reject::wants_json(request.headers()), |f| f.wants_json);
     // With sessions the secret lives in the session; the cookie is only read without them.
     let cookie_secret = session
         .is_none()
@@ -330,7 +345,13 @@ fn prepare<B>(
             new_secret,
         });
     }
-    (precheck, after, session, cookie_secret)
+    Prepared {
+        precheck,
+        after,
+        session,
+        cookie_secret,
+        wants_json,
+    }
 }
 
 /// The response to a refused request, logged without any secret.

@@ -136,6 +136,14 @@ impl<S> Layer<S> for MittenLayer {
         let inner = SessionService::new(inner, self.sessions.clone());
         #[cfg(not(feature = "sessions"))]
         let inner = SessionService::new(inner);
-        MittenService::new(inner, Arc::clone(&self.policy))
+        #[cfg(feature = "sessions")]
+        let sessions = self.sessions.is_some();
+        #[cfg(not(feature = "sessions"))]
+        let sessions = false;
+        #[cfg(feature = "csrf")]
+        let csrf = self.csrf.is_some();
+        #[cfg(not(feature = "csrf"))]
+        let csrf = false;
+        MittenService::new(inner, Arc::clone(&self.policy), sessions || csrf)
     }
 }

@@ -10,6 +10,7 @@ use tower_service::Service;
 
 use crate::MittenRequest;
 use crate::body::MittenBody;
+use crate::context::RequestFacts;
 use crate::future::ResponseFuture;
 use crate::reject;
 
@@ -26,11 +27,17 @@ use crate::reject;
 pub struct MittenService<S> {
     inner: S,
     policy: Arc<Policy>,
+    /// Sessions or CSRF run inside: they read the [`RequestFacts`] worked out here.
+    inner_checks: bool,
 }
 
 impl<S> MittenService<S> {
-    pub(crate) fn new(inner: S, policy: Arc<Policy>) -> Self {
-        Self { inner, policy }
+    pub(crate) fn new(inner: S, policy: Arc<Policy>, inner_checks: bool) -> Self {
+        Self {
+            inner,
+            policy,
+            inner_checks,
+        }
     }
 
     /// The wrapped service.
@@ -65,10 +72,16 @@ where
             Verdict::Continue { secure } => {
                 // Inside another Mitten layer: this layer's nonce (its headers are applied first,
                 // so its CSP is the one sent), the outer layer's session and CSRF context kept.
+                let facts = RequestFacts {
+                    secure,
+                    wants_json: self.inner_checks && reject::wants_json(request.headers()),
+                };
                 match request.extensions_mut().get_mut::<MittenRequest>() {
-                    Some(context) => context.set_nonce(nonce),
+                    Some(context) => context.set_nonce(nonce, facts),
                     None => {
-                        request.extensions_mut().insert(MittenRequest::new(nonce));
+                        request
+                            .extensions_mut()
+                            .insert(MittenRequest::new(nonce, facts));
                     }
                 }
                 ResponseFuture::inner(self.inner.call(request), policy, secure, nonce)

@@ -120,10 +120,13 @@ where
         #[cfg(feature = "sessions")]
         if let Some(sessions) = &self.sessions {
             let session = sessions.start(request.headers());
-            let wants_json = crate::reject::wants_json(request.headers());
-            if let Some(context) = request.extensions_mut().get_mut::<crate::MittenRequest>() {
-                context.set_session(session.clone());
-            }
+            let wants_json = match request.extensions_mut().get_mut::<crate::MittenRequest>() {
+                Some(context) => {
+                    context.set_session(session.clone());
+                    context.facts().wants_json
+                }
+                None => crate::reject::wants_json(request.headers()),
+            };
             return SessionFuture::WithSession {
                 future: self.inner.call(request),
                 session: Some(session),
