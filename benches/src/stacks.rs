@@ -12,14 +12,20 @@ use base64::Engine as _;
 use rand::RngCore as _;
 use serde::Deserialize;
 
-/// The form both stacks receive.
+/// The form the bare and Mitten handlers read. Mitten checks the token before the handler runs,
+/// so its handler, like the demo's, does not declare the token field (serde skips it).
 #[derive(Debug, Deserialize)]
 pub struct NoteForm {
     /// The note.
     pub text: String,
-    /// Mitten's token field.
-    #[serde(default, rename = "_csrf_token")]
-    pub csrf_token: String,
+}
+
+/// The form the peer stack's handler reads: axum_csrf leaves the check to the handler, which
+/// needs the token for it.
+#[derive(Debug, Deserialize)]
+pub struct PeerNoteForm {
+    /// The note.
+    pub text: String,
     /// axum_csrf's token field.
     #[serde(default)]
     pub authenticity_token: String,
@@ -116,7 +122,7 @@ pub fn peer_full() -> Router {
                 (token, Html(form)).into_response()
             })
             .post(
-                |session: Session, token: CsrfToken, Form(form): Form<NoteForm>| async move {
+                |session: Session, token: CsrfToken, Form(form): Form<PeerNoteForm>| async move {
                     if token.verify(&form.authenticity_token).is_err() {
                         return (axum::http::StatusCode::FORBIDDEN, "bad token").into_response();
                     }
