@@ -361,12 +361,11 @@ impl Session {
         {
             return true;
         }
-        let now = self.now();
         state.loaded
             && state
                 .base
                 .as_ref()
-                .is_some_and(|base| self.touch_due(base, now))
+                .is_some_and(|base| self.touch_due(base, self.now()))
     }
 
     /// This request's time for timeout decisions (see [`Inner::now`]).

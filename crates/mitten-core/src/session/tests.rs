@@ -528,3 +528,34 @@ fn memory_store_is_bounded() {
     }
     assert!(store.len() <= 32, "{}", store.len());
 }
+
+/// A clock that counts how often it is read.
+#[derive(Debug, Default)]
+struct CountingClock(std::sync::atomic::AtomicU64);
+
+impl Clock for CountingClock {
+    fn now(&self) -> u64 {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        T0
+    }
+}
+
+#[test]
+fn a_new_visitor_reads_the_clock_only_for_the_write() {
+    let clock = Arc::new(CountingClock::default());
+    let store = Arc::new(MemoryStore::with_clock(100, clock.clone()));
+    let sessions = Sessions::with_store(store, SessionConfig::new())
+        .expect("valid")
+        .with_clock(clock.clone());
+    let readings = || clock.0.load(std::sync::atomic::Ordering::SeqCst);
+    let session = sessions.start(&HeaderMap::new());
+    block_on(session.load()).expect("load");
+    assert!(!session.needs_persist());
+    // No stored session: no timeout to decide, so no reading.
+    assert_eq!(readings(), 0);
+    session.insert("n", 1).expect("insert");
+    assert!(session.needs_persist());
+    assert!(block_on(session.persist()).expect("persist").is_some());
+    // The write dates the new record (the store's create finds no such key: no reading).
+    assert_eq!(readings(), 1);
+}
