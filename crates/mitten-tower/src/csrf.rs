@@ -312,8 +312,8 @@ fn prepare<B>(request: &mut Request<B>, policy: &Policy, csrf: &Arc<CsrfPolicy>)
         headers: request.headers(),
         connection: mitten_core::ConnectionInfo::default(),
     };
-    let examined = !mitten_core::csrf::is_safe_method(view.method)
-        || mitten_core::csrf::is_websocket_upgrade(&view);
+    let unsafe_method = !mitten_core::csrf::is_safe_method(view.method);
+    let examined = unsafe_method || mitten_core::csrf::is_websocket_upgrade(&view);
     let precheck = if examined {
         view.connection = crate::service::connection_info(request);
         let secure = facts.map_or_else(
@@ -325,8 +325,7 @@ fn prepare<B>(request: &mut Request<B>, policy: &Policy, csrf: &Arc<CsrfPolicy>)
     } else {
         Precheck::Skip
     };
-    let checked =
-        !mitten_core::csrf::is_safe_method(request.method()) || precheck != Precheck::Skip;
+    let checked = unsafe_method || precheck != Precheck::Skip;
     let wants_json = facts.map_or_else(|| reject::wants_json(request.headers()), |f| f.wants_json);
     // With sessions the secret lives in the session; the cookie is only read without them.
     let cookie_secret = session

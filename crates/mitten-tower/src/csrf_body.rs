@@ -119,8 +119,7 @@ fn urlencoded_tokens(bytes: &[u8]) -> impl Iterator<Item = Cow<'_, str>> {
 /// The values of the pairs whose key is exactly the field name, in a body where nothing needs
 /// decoding.
 fn exact_field_values(bytes: &[u8]) -> impl Iterator<Item = Cow<'_, str>> {
-    /// The searcher for the field name, prepared once: preparing it costs more than searching
-    /// a form.
+    /// The searcher for the field name, prepared once instead of for every request.
     static FIELD: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(mitten_core::csrf::TOKEN_FIELD));
     let field = mitten_core::csrf::TOKEN_FIELD.as_bytes();

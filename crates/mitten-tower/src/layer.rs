@@ -121,6 +121,23 @@ pub struct MittenLayer {
     csrf: Option<Arc<mitten_core::csrf::CsrfPolicy>>,
 }
 
+impl MittenLayer {
+    /// Whether sessions or CSRF protection run inside the headers' service.
+    fn has_inner_checks(&self) -> bool {
+        #[allow(unused_mut)]
+        let mut any = false;
+        #[cfg(feature = "sessions")]
+        {
+            any |= self.sessions.is_some();
+        }
+        #[cfg(feature = "csrf")]
+        {
+            any |= self.csrf.is_some();
+        }
+        any
+    }
+}
+
 #[cfg(feature = "csrf")]
 type Inner<S> = CsrfService<S>;
 #[cfg(not(feature = "csrf"))]
@@ -136,14 +153,6 @@ impl<S> Layer<S> for MittenLayer {
         let inner = SessionService::new(inner, self.sessions.clone());
         #[cfg(not(feature = "sessions"))]
         let inner = SessionService::new(inner);
-        #[cfg(feature = "sessions")]
-        let sessions = self.sessions.is_some();
-        #[cfg(not(feature = "sessions"))]
-        let sessions = false;
-        #[cfg(feature = "csrf")]
-        let csrf = self.csrf.is_some();
-        #[cfg(not(feature = "csrf"))]
-        let csrf = false;
-        MittenService::new(inner, Arc::clone(&self.policy), sessions || csrf)
+        MittenService::new(inner, Arc::clone(&self.policy), self.has_inner_checks())
     }
 }

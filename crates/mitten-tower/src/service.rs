@@ -70,12 +70,13 @@ where
         let policy = Arc::clone(&self.policy);
         match verdict {
             Verdict::Continue { secure } => {
-                // Inside another Mitten layer: this layer's nonce (its headers are applied first,
-                // so its CSP is the one sent), the outer layer's session and CSRF context kept.
                 let facts = RequestFacts {
                     secure,
                     wants_json: self.inner_checks && reject::wants_json(request.headers()),
                 };
+                // Inside another Mitten layer: this layer's nonce (its headers are applied first,
+                // so its CSP is the one sent) and facts, the outer layer's session and CSRF
+                // context kept.
                 match request.extensions_mut().get_mut::<MittenRequest>() {
                     Some(context) => context.set_nonce(nonce, facts),
                     None => {
