@@ -769,12 +769,14 @@ async fn csrf_attacks_are_refused_and_store_nothing() {
     }
     assert_eq!(count().await, 0, "no attack stored a note");
 
-    // Oversized form body: 413, never passed on unchecked.
+    // Oversized form body: 413, never passed on unchecked. The server stops reading and closes
+    // the connection, so the client must not put it back in its pool for the next request.
     let huge = format!("text={}&_csrf_token={token}", "a".repeat(2 << 20));
     let response = post(
         vec![
             ("cookie", cookies.clone()),
             ("sec-fetch-site", "same-origin".into()),
+            ("connection", "close".into()),
         ],
         huge,
     )
@@ -873,9 +875,11 @@ async fn csp_reports_are_accepted_cross_site_and_size_limited() {
         .await
         .expect("report");
     assert_eq!(response.status().as_u16(), 204);
+    // Refused unread: the connection is not reused after it.
     let big = client
         .post(format!("{url}/csp-report"))
         .header("content-type", "application/csp-report")
+        .header("connection", "close")
         .body("x".repeat(100_000))
         .send()
         .await
