@@ -320,7 +320,11 @@ fn prepare<B>(request: &mut Request<B>, policy: &Policy, csrf: &Arc<CsrfPolicy>)
             || policy.scheme(&view) == mitten_core::Scheme::Https,
             |f| f.secure,
         );
-        let computed = policy.request_origin(&view);
+        let computed = if csrf.has_public_origin() {
+            None
+        } else {
+            policy.request_origin(&view)
+        };
         csrf.precheck(&view, secure, computed.as_ref())
     } else {
         Precheck::Skip

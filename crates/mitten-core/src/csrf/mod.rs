@@ -469,6 +469,21 @@ impl CsrfPolicy {
         self.mode
     }
 
+    /// Whether a public origin is configured: then the request's own origin is never compared
+    /// with, and need not be worked out for [`precheck`](Self::precheck).
+    ///
+    /// ```
+    /// use mitten_core::csrf::CsrfConfig;
+    ///
+    /// let policy = CsrfConfig::new().public_origin("https://app.example").build()?;
+    /// assert!(policy.has_public_origin());
+    /// assert!(!CsrfConfig::new().build()?.has_public_origin());
+    /// # Ok::<(), mitten_core::ConfigError>(())
+    /// ```
+    pub fn has_public_origin(&self) -> bool {
+        self.public_origin.is_some()
+    }
+
     /// The configured public origin, or the one the request shows (`computed`).
     fn public<'a>(&'a self, computed: Option<&'a Origin>) -> Option<&'a Origin> {
         self.public_origin.as_ref().or(computed)

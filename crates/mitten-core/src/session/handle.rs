@@ -157,7 +157,8 @@ impl Session {
         let found = match &self.inner.cookie {
             CookieRead::Id(id) => {
                 let key = id.store_key();
-                match sessions.store().load(key).await? {
+                // The clock this request judges the timeouts by, read once for both.
+                match sessions.store().load_at(key, self.now()).await? {
                     Some(record) if self.is_live(&record) => Some((id.clone(), record)),
                     Some(_) => {
                         sessions.store().delete(key).await?;

@@ -179,7 +179,14 @@ impl Shard {
 
 impl SessionStore for MemoryStore {
     fn load(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
-        let now = self.clock.now();
+        self.load_at(key, self.clock.now())
+    }
+
+    fn load_at(
+        &self,
+        key: StoreKey,
+        now: u64,
+    ) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
         let mut shard = self.shard(&key);
         let found = match shard.records.get(&key) {
             Some(entry) if entry.expires_at > now => Some(Arc::clone(&entry.record)),

@@ -118,6 +118,20 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// The record, if it exists and has not expired.
     fn load(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>>;
 
+    /// The same, for a caller that has read the clock already (the session engine, which
+    /// judges the timeouts by it): a store that judges expiry by a clock of its own may take
+    /// `now` (seconds since the epoch) instead of reading it again. By default, [`load`].
+    ///
+    /// [`load`]: Self::load
+    fn load_at(
+        &self,
+        key: StoreKey,
+        now: u64,
+    ) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
+        let _ = now;
+        self.load(key)
+    }
+
     /// Stores a new record, at version 1; `false` if the key is already taken (the caller draws
     /// a new ID). The record is shared, not copied: the session engine keeps it as the
     /// request's view, and sends it with `version` already 1.

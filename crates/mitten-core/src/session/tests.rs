@@ -559,3 +559,33 @@ fn a_new_visitor_reads_the_clock_only_for_the_write() {
     // The write dates the new record (the store's create finds no such key: no reading).
     assert_eq!(readings(), 1);
 }
+
+#[test]
+fn a_returning_visitor_reads_the_clock_once() {
+    let clock = Arc::new(CountingClock::default());
+    let store = Arc::new(MemoryStore::with_clock(100, clock.clone()));
+    let sessions = Sessions::with_store(store, SessionConfig::new())
+        .expect("valid")
+        .with_clock(clock.clone());
+    let first = sessions.start(&HeaderMap::new());
+    first.insert("n", 1).expect("insert");
+    let cookie = block_on(first.persist()).expect("persist").expect("cookie");
+    let id = cookie
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("pair");
+    let mut headers = HeaderMap::new();
+    headers.insert(http::header::COOKIE, id.parse().expect("header"));
+    let before = clock.0.load(std::sync::atomic::Ordering::SeqCst);
+    let session = sessions.start(&headers);
+    block_on(session.load()).expect("load");
+    assert_eq!(session.get::<i32>("n"), Some(1));
+    assert!(!session.needs_persist());
+    // The store judges expiry by the reading the session judges its timeouts by.
+    assert_eq!(
+        clock.0.load(std::sync::atomic::Ordering::SeqCst) - before,
+        1
+    );
+}
