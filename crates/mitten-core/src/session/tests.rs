@@ -540,13 +540,19 @@ impl Clock for CountingClock {
     }
 }
 
-#[test]
-fn a_new_visitor_reads_the_clock_only_for_the_write() {
+/// Sessions in a memory store whose clock (the same for both) counts its readings.
+fn counting_sessions() -> (Arc<CountingClock>, Sessions) {
     let clock = Arc::new(CountingClock::default());
     let store = Arc::new(MemoryStore::with_clock(100, clock.clone()));
     let sessions = Sessions::with_store(store, SessionConfig::new())
         .expect("valid")
         .with_clock(clock.clone());
+    (clock, sessions)
+}
+
+#[test]
+fn a_new_visitor_reads_the_clock_only_for_the_write() {
+    let (clock, sessions) = counting_sessions();
     let readings = || clock.0.load(std::sync::atomic::Ordering::SeqCst);
     let session = sessions.start(&HeaderMap::new());
     block_on(session.load()).expect("load");
@@ -562,11 +568,7 @@ fn a_new_visitor_reads_the_clock_only_for_the_write() {
 
 #[test]
 fn a_returning_visitor_reads_the_clock_once() {
-    let clock = Arc::new(CountingClock::default());
-    let store = Arc::new(MemoryStore::with_clock(100, clock.clone()));
-    let sessions = Sessions::with_store(store, SessionConfig::new())
-        .expect("valid")
-        .with_clock(clock.clone());
+    let (clock, sessions) = counting_sessions();
     let first = sessions.start(&HeaderMap::new());
     first.insert("n", 1).expect("insert");
     let cookie = block_on(first.persist()).expect("persist").expect("cookie");
