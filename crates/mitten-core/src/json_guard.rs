@@ -109,10 +109,13 @@ fn single<'a>(headers: &'a HeaderMap, name: &str) -> Single<'a> {
     }
 }
 
+/// `X-Requested-With`, parsed once rather than on every request.
+static X_REQUESTED_WITH: http::HeaderName = http::HeaderName::from_static("x-requested-with");
+
 /// `X-Requested-With: XMLHttpRequest`, or an `Accept` naming `application/json`.
 fn legacy_script_request(headers: &HeaderMap) -> bool {
     let xhr = headers
-        .get_all("x-requested-with")
+        .get_all(&X_REQUESTED_WITH)
         .iter()
         .any(|v| v.as_bytes().eq_ignore_ascii_case(b"XMLHttpRequest"));
     let accepts_json = headers

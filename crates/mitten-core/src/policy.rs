@@ -9,6 +9,9 @@ use crate::origin::Scheme;
 use crate::reject::Rejection;
 use crate::request::{RequestView, TrustedProxies, request_scheme};
 
+/// `X-Forwarded-Host`, parsed once rather than on every request.
+static X_FORWARDED_HOST: http::HeaderName = http::HeaderName::from_static("x-forwarded-host");
+
 /// Everything Mitten should do, before validation. Secure by default.
 ///
 /// | setting | default |
@@ -163,7 +166,7 @@ impl Policy {
             .trusts(view)
             .then(|| {
                 view.headers
-                    .get("x-forwarded-host")
+                    .get(&X_FORWARDED_HOST)
                     .and_then(|h| h.to_str().ok())
             })
             .flatten()

@@ -144,11 +144,14 @@ pub fn request_scheme(
     Scheme::Http
 }
 
+/// `X-Forwarded-Proto`, parsed once rather than on every request.
+static X_FORWARDED_PROTO: http::HeaderName = http::HeaderName::from_static("x-forwarded-proto");
+
 /// The protocol the nearest proxy reported: `Forwarded` (RFC 7239) first, then
 /// `X-Forwarded-Proto`. The last element wins, since the nearest proxy appends its own.
 pub fn forwarded_proto(headers: &HeaderMap) -> Option<Scheme> {
     let last_forwarded = headers
-        .get_all("forwarded")
+        .get_all(http::header::FORWARDED)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
@@ -164,7 +167,7 @@ pub fn forwarded_proto(headers: &HeaderMap) -> Option<Scheme> {
         }
     }
     let last = headers
-        .get_all("x-forwarded-proto")
+        .get_all(&X_FORWARDED_PROTO)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))

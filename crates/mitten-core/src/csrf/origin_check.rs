@@ -6,6 +6,9 @@ use http::{HeaderMap, HeaderValue};
 use super::CsrfFailure;
 use crate::origin::{Origin, Scheme};
 
+/// `Sec-Fetch-Site`, parsed once rather than on every request.
+static SEC_FETCH_SITE: http::HeaderName = http::HeaderName::from_static("sec-fetch-site");
+
 /// An origin trusted besides the app's own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrustedOrigin {
@@ -96,7 +99,7 @@ pub(crate) fn check_origin(
     secure: bool,
     rules: &OriginRules,
 ) -> OriginVerdict {
-    let mut sites = headers.get_all("sec-fetch-site").iter();
+    let mut sites = headers.get_all(&SEC_FETCH_SITE).iter();
     if let Some(site) = sites.next() {
         if sites.next().is_some() {
             return OriginVerdict::Refuse(CsrfFailure::MalformedFetchMetadata);

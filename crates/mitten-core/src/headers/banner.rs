@@ -56,20 +56,24 @@ impl Banner {
 
 /// Whether a (lower-case) header name is on the remove list.
 pub fn is_fingerprinting(name: &str) -> bool {
-    // Most names a response carries (content-type, cache-control, vary…) start with a letter
-    // no listed name starts with: answered without a search.
+    // Most names a response carries (content-type, set-cookie, cache-control…) share no first
+    // byte and length with a listed name: answered without a search.
     let Some(&first) = name.as_bytes().first() else {
         return false;
     };
-    FIRST_BYTES[usize::from(first)] && REMOVE_LIST.binary_search(&name).is_ok()
+    let lengths = CANDIDATE_LENGTHS[usize::from(first)];
+    name.len() < 64 && lengths & (1 << name.len()) != 0 && REMOVE_LIST.binary_search(&name).is_ok()
 }
 
-/// Which bytes some name on [`REMOVE_LIST`] starts with.
-const FIRST_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
+/// For each first byte, the lengths (as bits) of the listed names that start with it. Every
+/// listed name is shorter than 64 bytes (checked when this table is built).
+const CANDIDATE_LENGTHS: [u64; 256] = {
+    let mut table = [0u64; 256];
     let mut i = 0;
     while i < REMOVE_LIST.len() {
-        table[REMOVE_LIST[i].as_bytes()[0] as usize] = true;
+        let name = REMOVE_LIST[i].as_bytes();
+        assert!(!name.is_empty() && name.len() < 64);
+        table[name[0] as usize] |= 1 << name.len();
         i += 1;
     }
     table
@@ -158,6 +162,12 @@ mod tests {
         assert!(is_fingerprinting("x-powered-by"));
         assert!(is_fingerprinting("server"));
         assert!(!is_fingerprinting("content-type"));
+        // A first byte and a length of listed names, but not a listed name.
+        assert!(!is_fingerprinting("sourcemaq") && !is_fingerprinting("set-cookie"));
+        assert!(!is_fingerprinting(""));
+        for name in REMOVE_LIST {
+            assert!(is_fingerprinting(name), "{name}");
+        }
     }
 
     #[test]

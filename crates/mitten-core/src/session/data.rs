@@ -6,14 +6,17 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use smallvec::SmallVec;
+use smol_str::SmolStr;
 
 /// A session's data: string keys to JSON values, sorted by key.
 ///
-/// Held as one boxed slice sized to its entries. A session holds a few keys, and the embedded
-/// store keeps every session for hours: a tree map would give each session a 600-byte node
-/// (most of it empty), and a slice one small allocation. Lookups are binary searches; an insert
-/// of a new key reallocates, which a session does rarely next to reading. Serialized as a JSON
-/// object, the same as a map.
+/// Compact, because the embedded store keeps every session for hours, and because each
+/// allocation a stored session holds is a cache miss when it is evicted cold: a session with
+/// one key holds it inline, with no allocation of its own, and keys of up to 23 bytes are held
+/// inline too. More keys go in one allocation sized to them. Lookups are binary searches; an
+/// insert of a new key reallocates, which a session does rarely next to reading. Serialized as a
+/// JSON object, the same as a map.
 ///
 /// ```
 /// use mitten_core::session::SessionData;
@@ -28,8 +31,8 @@ use serde_json::Value;
 /// ```
 #[derive(Clone, Default, PartialEq)]
 pub struct SessionData {
-    /// Sorted by key, keys unique.
-    entries: Box<[(String, Value)]>,
+    /// Sorted by key, keys unique; inline while there is one, else sized exactly.
+    entries: SmallVec<[(SmolStr, Value); 1]>,
 }
 
 impl SessionData {
@@ -77,11 +80,9 @@ impl SessionData {
                 .get_mut(at)
                 .map(|(_, old)| std::mem::replace(old, value)),
             Err(at) => {
-                let mut entries = std::mem::take(&mut self.entries).into_vec();
-                // Exactly one more: the boxed slice keeps no spare room.
-                entries.reserve_exact(1);
-                entries.insert(at, (key, value));
-                self.entries = entries.into_boxed_slice();
+                // Exactly one more: no spare room is kept.
+                self.entries.reserve_exact(1);
+                self.entries.insert(at, (SmolStr::from(key), value));
                 None
             }
         }
@@ -90,15 +91,15 @@ impl SessionData {
     /// Removes `key`, handing back its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         let at = self.position(key).ok()?;
-        let mut entries = std::mem::take(&mut self.entries).into_vec();
-        let (_, value) = entries.remove(at);
-        self.entries = entries.into_boxed_slice();
+        let (_, value) = self.entries.remove(at);
+        // Back inline when one is left; otherwise sized to what is left.
+        self.entries.shrink_to_fit();
         Some(value)
     }
 
     /// Removes every key.
     pub fn clear(&mut self) {
-        self.entries = Box::default();
+        self.entries = SmallVec::new();
     }
 
     /// The keys and values, sorted by key.
@@ -123,11 +124,44 @@ impl From<serde_json::Map<String, Value>> for SessionData {
 
 impl IntoIterator for SessionData {
     type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    type IntoIter = IntoIter;
 
     /// The keys and values, sorted by key.
-    fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_vec().into_iter()
+    fn into_iter(self) -> IntoIter {
+        IntoIter(self.entries.into_iter())
+    }
+}
+
+/// The keys and values of a [`SessionData`], sorted by key, by value.
+///
+/// ```
+/// use mitten_core::session::SessionData;
+///
+/// let data = SessionData::from_iter([("b".to_owned(), 2.into()), ("a".to_owned(), 1.into())]);
+/// let keys: Vec<String> = data.into_iter().map(|(key, _)| key).collect();
+/// assert_eq!(keys, ["a", "b"]);
+/// ```
+pub struct IntoIter(smallvec::IntoIter<[(SmolStr, Value); 1]>);
+
+impl Iterator for IntoIter {
+    type Item = (String, Value);
+
+    fn next(&mut self) -> Option<(String, Value)> {
+        self.0.next().map(|(key, value)| (key.into(), value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for IntoIter {}
+
+impl fmt::Debug for IntoIter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntoIter")
+            .field("remaining", &self.0.len())
+            .finish()
     }
 }
 
@@ -137,16 +171,15 @@ impl FromIterator<(String, Value)> for SessionData {
         let mut entries: Vec<(String, Value)> = pairs.into_iter().collect();
         // Stable: equal keys keep their order, so the last of each is the one to keep.
         entries.sort_by(|(a, _), (b, _)| a.cmp(b));
-        let mut unique: Vec<(String, Value)> = Vec::with_capacity(entries.len());
+        let mut unique: SmallVec<[(SmolStr, Value); 1]> = SmallVec::with_capacity(entries.len());
         for (key, value) in entries {
             match unique.last_mut() {
                 Some((last, old)) if *last == key => *old = value,
-                _ => unique.push((key, value)),
+                _ => unique.push((SmolStr::from(key), value)),
             }
         }
-        Self {
-            entries: unique.into_boxed_slice(),
-        }
+        unique.shrink_to_fit();
+        Self { entries: unique }
     }
 }
 
@@ -212,6 +245,23 @@ mod tests {
         assert_eq!(data.get("b"), None);
         data.clear();
         assert!(data.is_empty());
+    }
+
+    #[test]
+    fn long_keys_and_shrinking_back_to_one_key() {
+        let long = "a key much longer than twenty-three bytes";
+        let mut data = SessionData::new();
+        data.insert(long.to_owned(), json!(1));
+        data.insert("b".to_owned(), json!(2));
+        data.insert("c".to_owned(), json!(3));
+        assert_eq!(data.remove("b"), Some(json!(2)));
+        assert_eq!(data.remove("c"), Some(json!(3)));
+        assert_eq!(data.len(), 1);
+        assert_eq!(data.get(long), Some(&json!(1)));
+        let pairs: Vec<(String, Value)> = data.clone().into_iter().collect();
+        assert_eq!(pairs, [(long.to_owned(), json!(1))]);
+        assert_eq!(data.remove(long), Some(json!(1)));
+        assert!(data.is_empty() && data == SessionData::new());
     }
 
     #[test]
