@@ -47,7 +47,7 @@ pub mod conformance;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{SameSite, SessionConfig};
-pub use data::SessionData;
+pub use data::{IntoIter, SessionData};
 pub use engine::Sessions;
 pub use handle::Session;
 pub use id::{SessionId, StoreKey};
