@@ -7,10 +7,7 @@ use crate::headers::{HeaderPolicy, SecurityHeaders};
 use crate::https::{HttpsDecision, HttpsRedirect};
 use crate::origin::Scheme;
 use crate::reject::Rejection;
-use crate::request::{RequestView, TrustedProxies, request_scheme};
-
-/// `X-Forwarded-Host`, parsed once rather than on every request.
-static X_FORWARDED_HOST: http::HeaderName = http::HeaderName::from_static("x-forwarded-host");
+use crate::request::{RequestView, TrustedProxies, X_FORWARDED_HOST, request_scheme};
 
 /// Everything Mitten should do, before validation. Secure by default.
 ///

@@ -146,6 +146,9 @@ pub fn request_scheme(
 
 /// `X-Forwarded-Proto`, parsed once rather than on every request.
 static X_FORWARDED_PROTO: http::HeaderName = http::HeaderName::from_static("x-forwarded-proto");
+/// `X-Forwarded-Host`, the same (read by [`Policy`](crate::Policy)).
+pub(crate) static X_FORWARDED_HOST: http::HeaderName =
+    http::HeaderName::from_static("x-forwarded-host");
 
 /// The protocol the nearest proxy reported: `Forwarded` (RFC 7239) first, then
 /// `X-Forwarded-Proto`. The last element wins, since the nearest proxy appends its own.
