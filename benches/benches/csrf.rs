@@ -38,7 +38,7 @@ fn decisions(c: &mut Criterion) {
         connection: ConnectionInfo::default(),
     };
     c.bench_function("csrf/tier-1 decision", |b| {
-        b.iter(|| black_box(policy.precheck(black_box(&view), true, None)))
+        b.iter(|| black_box(policy.precheck(black_box(&view), true, || None)))
     });
     c.bench_function("csrf/token from header, verified", |b| {
         b.iter(|| {

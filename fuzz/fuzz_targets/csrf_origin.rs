@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let uri = Uri::from_static("/notes");
     let view = RequestView { method: &Method::POST, uri: &uri, headers: &headers, connection: ConnectionInfo::default() };
-    let verdict = policy.precheck(&view, true, None);
+    let verdict = policy.precheck(&view, true, || None);
     if verdict != Precheck::NeedToken {
         return;
     }

@@ -304,8 +304,8 @@ fn prepare<B>(request: &mut Request<B>, policy: &Policy, csrf: &Arc<CsrfPolicy>)
     let context = crate::MittenRequest::of(request);
     let facts = context.map(crate::MittenRequest::facts);
     let session = context.and_then(crate::MittenRequest::session).cloned();
-    // The request's own origin and the connection only matter for a request the check will
-    // look at.
+    // The connection only matters for a request the check will look at (and the request's own
+    // origin only when tier 1 compares one).
     let mut view = RequestView {
         method: request.method(),
         uri: request.uri(),
@@ -320,12 +320,7 @@ fn prepare<B>(request: &mut Request<B>, policy: &Policy, csrf: &Arc<CsrfPolicy>)
             || policy.scheme(&view) == mitten_core::Scheme::Https,
             |f| f.secure,
         );
-        let computed = if csrf.has_public_origin() {
-            None
-        } else {
-            policy.request_origin(&view)
-        };
-        csrf.precheck(&view, secure, computed.as_ref())
+        csrf.precheck(&view, secure, || policy.request_origin(&view))
     } else {
         Precheck::Skip
     };

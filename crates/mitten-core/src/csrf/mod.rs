@@ -484,18 +484,15 @@ impl CsrfPolicy {
         self.public_origin.is_some()
     }
 
-    /// The configured public origin, or the one the request shows (`computed`).
-    fn public<'a>(&'a self, computed: Option<&'a Origin>) -> Option<&'a Origin> {
-        self.public_origin.as_ref().or(computed)
-    }
-
-    /// Tier 1 and the routing of the decision. `computed` is the request's own origin (scheme
-    /// as trusted, `Host`), used when no public origin is configured.
+    /// Tier 1 and the routing of the decision. `computed` works out the request's own origin
+    /// (scheme as trusted, `Host`); it is called at most once, and only when no public origin
+    /// is configured and tier 1 has an `Origin` or `Referer` to compare with it (a browser's
+    /// `Sec-Fetch-Site` needs no origin). Unknown then, the request is refused.
     pub fn precheck(
         &self,
         view: &RequestView<'_>,
         secure: bool,
-        computed: Option<&Origin>,
+        computed: impl FnOnce() -> Option<Origin>,
     ) -> Precheck {
         let upgrade = is_websocket_upgrade(view);
         if is_safe_method(view.method) && !upgrade {
@@ -506,10 +503,15 @@ impl CsrfPolicy {
         {
             return Precheck::Skip;
         }
-        let Some(public) = self.public(computed) else {
-            return Precheck::Refuse(CsrfFailure::NoOriginSignal);
+        let computed = std::cell::Cell::new(Some(computed));
+        let own = std::cell::OnceCell::new();
+        let public = || {
+            self.public_origin.as_ref().or_else(|| {
+                own.get_or_init(|| computed.take().and_then(|compute| compute()))
+                    .as_ref()
+            })
         };
-        let verdict = check_origin(view.headers, public, secure, &self.rules);
+        let verdict = check_origin(view.headers, &public, secure, &self.rules);
         match verdict {
             OriginVerdict::Refuse(failure) => Precheck::Refuse(failure),
             // A browser always sends Origin on a WebSocket handshake: without one, it is not a

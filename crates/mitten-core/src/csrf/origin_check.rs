@@ -82,7 +82,8 @@ pub enum OriginVerdict {
     RefererMissing,
 }
 
-/// The tier-1 decision. `public` is the origin browsers use for the app; `secure` whether the
+/// The tier-1 decision. `public` gives the origin browsers use for the app (read only when an
+/// `Origin` or `Referer` is compared; unknown, the request is refused); `secure` is whether the
 /// request arrived over HTTPS (directly or at a trusted proxy).
 ///
 /// 1. `Sec-Fetch-Site` (set by the browser, unforgeable by pages): `same-origin` passes;
@@ -93,9 +94,9 @@ pub enum OriginVerdict {
 ///    port) or a trusted one; `null`, userinfo, paths and duplicates fail.
 /// 3. Otherwise, on HTTPS only, `Referer`: its origin must equal the public origin (Django's and
 ///    gorilla's strict check). Missing, it is [`OriginVerdict::RefererMissing`].
-pub(crate) fn check_origin(
+pub(crate) fn check_origin<'p>(
     headers: &HeaderMap,
-    public: &Origin,
+    public: &dyn Fn() -> Option<&'p Origin>,
     secure: bool,
     rules: &OriginRules,
 ) -> OriginVerdict {
@@ -111,9 +112,7 @@ pub(crate) fn check_origin(
             b"cross-site" => OriginVerdict::Refuse(CsrfFailure::CrossSite),
             b"none" if rules.allow_user_navigation => match origin_header(headers) {
                 OriginHeader::Absent => OriginVerdict::SameOrigin,
-                OriginHeader::One(origin) if is_trusted(&origin, public, rules) => {
-                    OriginVerdict::SameOrigin
-                }
+                OriginHeader::One(origin) => judge_origin(&origin, public(), rules),
                 _ => OriginVerdict::Refuse(CsrfFailure::CrossOrigin),
             },
             b"none" => OriginVerdict::Refuse(CsrfFailure::UserNavigation),
@@ -121,14 +120,14 @@ pub(crate) fn check_origin(
         };
     }
     match origin_header(headers) {
-        OriginHeader::One(origin) if is_trusted(&origin, public, rules) => {
-            OriginVerdict::SameOrigin
-        }
-        OriginHeader::One(_) => OriginVerdict::Refuse(CsrfFailure::CrossOrigin),
+        OriginHeader::One(origin) => judge_origin(&origin, public(), rules),
         OriginHeader::Null => OriginVerdict::Refuse(CsrfFailure::NullOrigin),
         OriginHeader::Malformed => OriginVerdict::Refuse(CsrfFailure::MalformedOrigin),
         OriginHeader::Absent if !secure => OriginVerdict::NoSignal,
-        OriginHeader::Absent => check_referer(headers.get_all(REFERER).iter().collect(), public),
+        OriginHeader::Absent => match public() {
+            Some(public) => check_referer(headers.get_all(REFERER).iter().collect(), public),
+            None => OriginVerdict::Refuse(CsrfFailure::NoOriginSignal),
+        },
     }
 }
 
@@ -153,8 +152,16 @@ fn origin_header(headers: &HeaderMap) -> OriginHeader {
     }
 }
 
-fn is_trusted(origin: &Origin, public: &Origin, rules: &OriginRules) -> bool {
-    origin == public || rules.trusted.iter().any(|t| t.matches(origin))
+/// An `Origin` header's verdict: the app's own origin or a trusted one passes. The app's own
+/// unknown (no public origin configured, no usable `Host`), nothing can be compared.
+fn judge_origin(origin: &Origin, public: Option<&Origin>, rules: &OriginRules) -> OriginVerdict {
+    match public {
+        Some(public) if origin == public || rules.trusted.iter().any(|t| t.matches(origin)) => {
+            OriginVerdict::SameOrigin
+        }
+        Some(_) => OriginVerdict::Refuse(CsrfFailure::CrossOrigin),
+        None => OriginVerdict::Refuse(CsrfFailure::NoOriginSignal),
+    }
 }
 
 /// The strict HTTPS `Referer` check: same scheme (https), host and port as the public origin.

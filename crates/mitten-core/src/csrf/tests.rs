@@ -29,7 +29,7 @@ fn precheck_with(
         headers: &map,
         connection: ConnectionInfo::default(),
     };
-    policy.precheck(&view, secure, None)
+    policy.precheck(&view, secure, || None)
 }
 
 fn post(headers: &[(&'static str, &'static str)]) -> Precheck {
@@ -392,6 +392,91 @@ fn cross_site_websocket_upgrade_is_refused() {
     assert_eq!(upgrade(&[("origin", PUBLIC)]), Precheck::Skip);
 }
 
+/// A POST to `p` (built without a public origin), asking for the request's own origin (`own`)
+/// and counting the calls.
+fn precheck_computed(
+    p: &CsrfPolicy,
+    headers: &[(&'static str, &'static str)],
+    secure: bool,
+    own: Option<&str>,
+) -> (Precheck, usize) {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        map.append(*name, HeaderValue::from_static(value));
+    }
+    let uri: Uri = "/".parse().expect("uri");
+    let view = RequestView {
+        method: &Method::POST,
+        uri: &uri,
+        headers: &map,
+        connection: ConnectionInfo::default(),
+    };
+    let calls = std::cell::Cell::new(0);
+    let verdict = p.precheck(&view, secure, || {
+        calls.set(calls.get() + 1);
+        own.map(|o| Origin::parse(o).expect("origin"))
+    });
+    (verdict, calls.get())
+}
+
+#[test]
+fn own_origin_is_worked_out_only_to_compare_one() {
+    let default = CsrfConfig::new().build().expect("valid");
+    let own = Some("https://app.example");
+    // The browser's word needs no origin.
+    for site in ["same-origin", "cross-site", "same-site", "none", "bogus"] {
+        let (_, calls) = precheck_computed(&default, &[("sec-fetch-site", site)], true, own);
+        assert_eq!(calls, 0, "{site}");
+    }
+    // Over plain HTTP with neither header, nothing is compared either.
+    assert_eq!(
+        precheck_computed(&default, &[], false, own),
+        (Precheck::NeedToken, 0)
+    );
+    // An Origin, or the Referer over HTTPS, is compared: once.
+    assert_eq!(
+        precheck_computed(&default, &[("origin", "https://app.example")], true, own),
+        (Precheck::NeedToken, 1)
+    );
+    assert_eq!(
+        precheck_computed(
+            &default,
+            &[("referer", "https://app.example/form")],
+            true,
+            own
+        ),
+        (Precheck::NeedToken, 1)
+    );
+}
+
+#[test]
+fn an_origin_that_cannot_be_compared_is_refused() {
+    let default = CsrfConfig::new().build().expect("valid");
+    // No public origin and no usable Host: an Origin or Referer proves nothing.
+    let navigable = CsrfConfig::new()
+        .allow_user_navigation()
+        .build()
+        .expect("valid");
+    for headers in [
+        &[("origin", "https://app.example")][..],
+        &[("referer", "https://app.example/form")][..],
+        &[
+            ("sec-fetch-site", "none"),
+            ("origin", "https://app.example"),
+        ][..],
+    ] {
+        assert_eq!(
+            precheck_computed(&navigable, headers, true, None),
+            (refused(CsrfFailure::NoOriginSignal), 1),
+            "{headers:?}"
+        );
+    }
+    assert_eq!(
+        precheck_computed(&default, &[("origin", "https://app.example")], true, None),
+        (refused(CsrfFailure::NoOriginSignal), 1)
+    );
+}
+
 #[test]
 fn computed_public_origin_when_none_configured() {
     let p = CsrfConfig::new().build().expect("valid");
@@ -405,10 +490,13 @@ fn computed_public_origin_when_none_configured() {
         connection: ConnectionInfo::default(),
     };
     let own = Origin::parse("http://127.0.0.1:8080").expect("origin");
-    assert_eq!(p.precheck(&view, false, Some(&own)), Precheck::NeedToken);
+    assert_eq!(
+        p.precheck(&view, false, || Some(own.clone())),
+        Precheck::NeedToken
+    );
     let other = Origin::parse("http://127.0.0.1:9090").expect("origin");
     assert_eq!(
-        p.precheck(&view, false, Some(&other)),
+        p.precheck(&view, false, || Some(other.clone())),
         refused(CsrfFailure::CrossOrigin),
         "port-aware"
     );

@@ -9,13 +9,21 @@ use super::{Clock, Record, StoreKey, SystemClock};
 
 const SHARDS: usize = 16;
 
+/// The most sessions one creation evicts from a full shard (fewer in small stores, so that a
+/// shard never empties more than a sixty-fourth of itself at once).
+const EVICTION_BATCH: usize = 16;
+
+/// The sessions one creation evicted, freed after the shard's lock is released.
+type Evicted = smallvec::SmallVec<[Entry; EVICTION_BATCH]>;
+
 /// The default store: sessions in this process's memory.
 ///
 /// Sixteen shards, each behind its own lock, so requests on two cores rarely wait for each
-/// other. Bounded: past `max_sessions` the oldest-created session of the shard is evicted,
-/// active or not, so a flood of new sessions pushes out established ones: size the bound for
-/// the traffic (or use Redis) until eviction is least-recently-used. Expired records are never returned and are removed when
-/// found. Keeps a per-user index for "log out everywhere". Everything is lost when the process
+/// other. Bounded: a new session in a full shard evicts the shard's oldest-created sessions
+/// (up to sixteen at once, at most a sixty-fourth of the shard), active or not, so a flood of
+/// new sessions pushes out established ones: size the bound for the traffic (or use Redis)
+/// until eviction is least-recently-used. Expired records are never returned and are removed
+/// when found. Keeps a per-user index for "log out everywhere". Everything is lost when the process
 /// exits, and each process has its own sessions: use the Redis store for more than one instance.
 ///
 /// ```
@@ -222,11 +230,18 @@ impl SessionStore for MemoryStore {
             }
             None => false,
         };
+        let mut evicted = Evicted::new();
         if !taken {
-            while shard.records.len() >= self.max_per_shard {
-                let evicted = shard.evict_one(&mut now);
-                if removed.is_none() {
-                    removed = evicted;
+            if shard.records.len() >= self.max_per_shard {
+                // A full shard makes room for a few sessions at once: their cold slots are
+                // looked up (and their records freed) one after the other, so the CPU waits for
+                // several cache misses at a time instead of one per new session.
+                let batch = (self.max_per_shard / 64).clamp(1, EVICTION_BATCH);
+                while shard.records.len() > self.max_per_shard - batch {
+                    match shard.evict_one(&mut now) {
+                        Some(entry) => evicted.push(entry),
+                        None => break,
+                    }
                 }
             }
             shard.index_user(key, None, record.user_id.as_deref());
@@ -240,6 +255,7 @@ impl SessionStore for MemoryStore {
         }
         drop(shard);
         drop(removed);
+        drop(evicted);
         StoreFuture::ready(Ok(!taken))
     }
 
@@ -323,6 +339,38 @@ mod tests {
         // Exactly the sessions still held are indexed: the evicted ones left with their records.
         assert_eq!(indexed, store.len());
         assert!(store.len() <= 160);
+    }
+
+    #[test]
+    fn a_full_shard_evicts_its_oldest_sessions_first() {
+        // 1 024 per shard: room is made sixteen sessions at a time.
+        let store = MemoryStore::new(16 * 1_024);
+        let mut created: Vec<Vec<StoreKey>> = vec![Vec::new(); SHARDS];
+        for _ in 0..3 * 16 * 1_024 {
+            let key = SessionId::generate().store_key();
+            let created_now = crate::session::tests::block_on(store.create(
+                key,
+                Arc::new(Record::new(1)),
+                u64::MAX,
+            ));
+            assert!(created_now.expect("create"));
+            created[usize::from(key.0[0]) % SHARDS].push(key);
+        }
+        let held = |key: &StoreKey| {
+            crate::session::tests::block_on(store.load_at(*key, 2))
+                .expect("load")
+                .is_some()
+        };
+        for keys in &created {
+            let len = lock(&store.shards[usize::from(keys[0].0[0]) % SHARDS])
+                .records
+                .len();
+            assert!((1_024 - EVICTION_BATCH..=1_024).contains(&len), "{len}");
+            // Exactly the newest sessions of the shard are held.
+            let (gone, kept) = keys.split_at(keys.len() - len);
+            assert!(kept.iter().all(held));
+            assert!(!gone.iter().any(held));
+        }
     }
 
     #[test]
