@@ -4,7 +4,7 @@
 # docs/benchmarks/results.md, results.json and chart.svg, and the allocations per request to
 # docs/benchmarks/allocations.md.
 #
-# usage: bash benches/run.sh   (DURATION=8 ROUNDS=5 by default)
+# usage: bash benches/run.sh   (DURATION=8 ROUNDS=7 by default)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

@@ -70,6 +70,67 @@ pub fn mitten_full() -> Router {
         .layer(mitten.layer())
 }
 
+/// A response captured whole: served again as it is.
+#[derive(Debug, Clone)]
+struct Captured {
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+}
+
+impl Captured {
+    /// What `app` answers to `request`, less the headers every server adds itself.
+    async fn from(app: &Router, request: Request) -> Self {
+        use http_body_util::BodyExt as _;
+        use tower::ServiceExt as _;
+        let response = app.clone().oneshot(request).await.expect("response");
+        let (mut parts, body) = response.into_parts();
+        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+        parts.headers.remove(axum::http::header::DATE);
+        let body = body.collect().await.expect("body").to_bytes();
+        Self {
+            headers: parts.headers,
+            body,
+        }
+    }
+}
+
+impl IntoResponse for Captured {
+    fn into_response(self) -> Response {
+        let mut response = Response::new(axum::body::Body::from(self.body));
+        *response.headers_mut() = self.headers;
+        response
+    }
+}
+
+/// A control for the load test: bare axum answering with the very bytes Mitten's full stack
+/// sends (its headers, cookie and page, captured from it once), without doing any of its work.
+/// What it loses to bare is what the response's size costs on the wire and in the load
+/// generator; what Mitten loses beyond it is Mitten's own work.
+pub async fn mitten_bytes() -> Router {
+    use axum::http::header::COOKIE;
+    let mitten = mitten_full().with_state(());
+    let visit = crate::visit::Visit::first(&mitten).await;
+    let new = Captured::from(&mitten, crate::visit::get()).await;
+    let returning = Captured::from(&mitten, visit.get()).await;
+    let post = Captured::from(&mitten, visit.post()).await;
+    Router::new().route(
+        "/",
+        get(move |headers: axum::http::HeaderMap| {
+            let answer = match headers.contains_key(COOKIE) {
+                true => returning.clone(),
+                false => new.clone(),
+            };
+            async move { answer }
+        })
+        // The form is read as the other stacks' handlers read it.
+        .post(move |Form(form): Form<NoteForm>| {
+            drop(form);
+            let answer = post.clone();
+            async move { answer }
+        }),
+    )
+}
+
 /// Mitten's headers only (strict, with a fresh nonce).
 pub fn mitten_headers() -> Router {
     let mitten = mitten::Mitten::new(mitten::Config::strict()).expect("valid");

@@ -1,7 +1,8 @@
 //! Serves one of the benchmark stacks for the load test (all from this one binary, so every
 //! stack runs with the same allocator and runtime).
 //!
-//! usage: bench_server STACK ADDR   (STACK: bare, mitten-headers, mitten-full, peer-headers, peer-full)
+//! usage: bench_server STACK ADDR   (STACK: bare, mitten-headers, mitten-full, mitten-bytes,
+//! peer-headers, peer-full)
 
 use std::net::SocketAddr;
 
@@ -20,6 +21,7 @@ async fn main() {
         "mitten-full" => stacks::mitten_full(),
         "peer-headers" => stacks::peer_headers(),
         "peer-full" => stacks::peer_full(),
+        "mitten-bytes" => stacks::mitten_bytes().await,
         other => {
             eprintln!("unknown stack {other}");
             std::process::exit(2);
