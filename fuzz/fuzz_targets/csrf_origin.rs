@@ -1,5 +1,7 @@
 //! The CSRF tier-1 decision on arbitrary Sec-Fetch-Site, Origin and Referer values: no panic,
 //! and nothing but this site's own origin (or same-origin Fetch Metadata) ever gets through.
+//! Also without a public origin and with no usable Host (the request's own origin unknown):
+//! then no Origin or Referer can ever pass.
 #![no_main]
 
 use http::{HeaderMap, HeaderValue, Method, Uri};
@@ -18,13 +20,26 @@ fuzz_target!(|data: &[u8]| {
     }
     let uri = Uri::from_static("/notes");
     let view = RequestView { method: &Method::POST, uri: &uri, headers: &headers, connection: ConnectionInfo::default() };
+    let sites: Vec<&HeaderValue> = headers.get_all("sec-fetch-site").iter().collect();
+    let origins: Vec<&HeaderValue> = headers.get_all("origin").iter().collect();
+
+    // Own origin unknown: whatever the browser's Sec-Fetch-Site says is all that can pass.
+    let unknown = CsrfConfig::new().build().expect("valid");
+    let mut calls = 0;
+    let verdict = unknown.precheck(&view, true, || {
+        calls += 1;
+        None
+    });
+    assert!(calls <= 1, "the own origin was worked out {calls} times");
+    if matches!(verdict, Precheck::NeedToken | Precheck::Skip) {
+        assert!(matches!(sites.as_slice(), [site] if site.as_bytes() == b"same-origin"), "{verdict:?}");
+    }
+
     let verdict = policy.precheck(&view, true, || None);
     if verdict != Precheck::NeedToken {
         return;
     }
     let ours = Origin::parse("https://app.example").expect("origin");
-    let sites: Vec<&HeaderValue> = headers.get_all("sec-fetch-site").iter().collect();
-    let origins: Vec<&HeaderValue> = headers.get_all("origin").iter().collect();
     match (sites.as_slice(), origins.as_slice()) {
         ([site], _) => assert_eq!(site.as_bytes(), b"same-origin"),
         ([], [origin]) => assert_eq!(Origin::parse(origin.to_str().expect("ascii")).ok(), Some(ours)),

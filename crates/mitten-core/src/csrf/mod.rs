@@ -485,9 +485,11 @@ impl CsrfPolicy {
     }
 
     /// Tier 1 and the routing of the decision. `computed` works out the request's own origin
-    /// (scheme as trusted, `Host`); it is called at most once, and only when no public origin
-    /// is configured and tier 1 has an `Origin` or `Referer` to compare with it (a browser's
-    /// `Sec-Fetch-Site` needs no origin). Unknown then, the request is refused.
+    /// (scheme as trusted, `Host`). It is called at most once, and only when no public origin
+    /// is configured and tier 1 has to compare an origin: an `Origin` header, or over HTTPS
+    /// without one, the `Referer` (a browser's `Sec-Fetch-Site` needs no origin). Unknown then,
+    /// the request is refused, a missing `Referer` included (it is left to the token only when
+    /// the own origin is known).
     pub fn precheck(
         &self,
         view: &RequestView<'_>,

@@ -422,18 +422,29 @@ fn precheck_computed(
 #[test]
 fn own_origin_is_worked_out_only_to_compare_one() {
     let default = CsrfConfig::new().build().expect("valid");
-    let own = Some("https://app.example");
-    // The browser's word needs no origin.
-    for site in ["same-origin", "cross-site", "same-site", "none", "bogus"] {
-        let (_, calls) = precheck_computed(&default, &[("sec-fetch-site", site)], true, own);
-        assert_eq!(calls, 0, "{site}");
+    // The browser's word needs no origin, known or not, and gives the same verdict either way.
+    for own in [Some("https://app.example"), None] {
+        for (site, verdict) in [
+            ("same-origin", Precheck::NeedToken),
+            ("cross-site", refused(CsrfFailure::CrossSite)),
+            ("same-site", refused(CsrfFailure::SameSite)),
+            ("none", refused(CsrfFailure::UserNavigation)),
+            ("Same-Origin", refused(CsrfFailure::MalformedFetchMetadata)),
+        ] {
+            assert_eq!(
+                precheck_computed(&default, &[("sec-fetch-site", site)], true, own),
+                (verdict, 0),
+                "{site} {own:?}"
+            );
+        }
+        // Over plain HTTP with neither header nothing is compared either: the token decides.
+        assert_eq!(
+            precheck_computed(&default, &[], false, own),
+            (Precheck::NeedToken, 0)
+        );
     }
-    // Over plain HTTP with neither header, nothing is compared either.
-    assert_eq!(
-        precheck_computed(&default, &[], false, own),
-        (Precheck::NeedToken, 0)
-    );
-    // An Origin, or the Referer over HTTPS, is compared: once.
+    // An Origin, or the Referer over HTTPS, is compared: the own origin is worked out once.
+    let own = Some("https://app.example");
     assert_eq!(
         precheck_computed(&default, &[("origin", "https://app.example")], true, own),
         (Precheck::NeedToken, 1)
@@ -447,22 +458,55 @@ fn own_origin_is_worked_out_only_to_compare_one() {
         ),
         (Precheck::NeedToken, 1)
     );
+    // A configured public origin is the one compared: the request's own is never worked out.
+    assert_eq!(
+        precheck_computed(
+            &policy(CsrfConfig::new()),
+            &[("origin", PUBLIC)],
+            true,
+            None
+        ),
+        (Precheck::NeedToken, 0)
+    );
+}
+
+#[test]
+fn a_token_less_policy_without_a_known_origin() {
+    let tokenless = CsrfConfig::new().without_token().build().expect("valid");
+    // Same-origin Fetch Metadata is enough on its own ...
+    assert_eq!(
+        precheck_computed(&tokenless, &[("sec-fetch-site", "same-origin")], true, None),
+        (Precheck::Skip, 0)
+    );
+    // ... and with no signal at all there is nothing to go on.
+    assert_eq!(
+        precheck_computed(&tokenless, &[], false, None),
+        (refused(CsrfFailure::NoOriginSignal), 0)
+    );
 }
 
 #[test]
 fn an_origin_that_cannot_be_compared_is_refused() {
-    let default = CsrfConfig::new().build().expect("valid");
-    // No public origin and no usable Host: an Origin or Referer proves nothing.
+    // No public origin and no usable Host: an Origin or Referer proves nothing, not even one
+    // of the trusted origins, and over HTTPS a missing Referer cannot be left to the token.
     let navigable = CsrfConfig::new()
         .allow_user_navigation()
+        .trusted_origin("https://partner.example")
         .build()
         .expect("valid");
     for headers in [
         &[("origin", "https://app.example")][..],
+        &[("origin", "https://partner.example")][..],
         &[("referer", "https://app.example/form")][..],
+        &[][..],
         &[
             ("sec-fetch-site", "none"),
             ("origin", "https://app.example"),
+        ][..],
+        &[
+            ("upgrade", "websocket"),
+            ("connection", "Upgrade"),
+            ("origin", "https://evil.example"),
         ][..],
     ] {
         assert_eq!(
@@ -471,10 +515,6 @@ fn an_origin_that_cannot_be_compared_is_refused() {
             "{headers:?}"
         );
     }
-    assert_eq!(
-        precheck_computed(&default, &[("origin", "https://app.example")], true, None),
-        (refused(CsrfFailure::NoOriginSignal), 1)
-    );
 }
 
 #[test]

@@ -322,23 +322,65 @@ mod tests {
 
     #[test]
     fn evicted_sessions_leave_the_user_index() {
-        let store = MemoryStore::new(160);
-        for n in 0..2_000 {
-            let mut record = Record::new(1);
-            record.user_id = Some(format!("user{}", n % 7));
-            let key = SessionId::generate().store_key();
-            let created =
-                crate::session::tests::block_on(store.create(key, Arc::new(record), u64::MAX));
-            assert!(created.expect("create"));
+        // One session evicted at a time (10 per shard), and sixteen at a time (1 024).
+        for max in [160, 16 * 1_024] {
+            let store = MemoryStore::new(max);
+            for n in 0..3 * max {
+                let mut record = Record::new(1);
+                record.user_id = Some(format!("user{}", n % 7));
+                let key = SessionId::generate().store_key();
+                let created =
+                    crate::session::tests::block_on(store.create(key, Arc::new(record), u64::MAX));
+                assert!(created.expect("create"));
+            }
+            let indexed: usize = store
+                .shards
+                .iter()
+                .map(|s| lock(s).users.values().map(HashSet::len).sum::<usize>())
+                .sum();
+            // Exactly the sessions still held are indexed: the evicted ones left with their records.
+            assert_eq!(indexed, store.len());
+            assert!(store.len() <= max);
         }
-        let indexed: usize = store
-            .shards
-            .iter()
-            .map(|s| lock(s).users.values().map(HashSet::len).sum::<usize>())
-            .sum();
-        // Exactly the sessions still held are indexed: the evicted ones left with their records.
-        assert_eq!(indexed, store.len());
-        assert!(store.len() <= 160);
+    }
+
+    /// A new key that lands in shard 0.
+    fn key_in_first_shard() -> StoreKey {
+        loop {
+            let key = SessionId::generate().store_key();
+            if usize::from(key.0[0]) % SHARDS == 0 {
+                return key;
+            }
+        }
+    }
+
+    #[test]
+    fn a_full_shard_makes_room_for_several_sessions_at_once() {
+        // (shard size, sessions evicted at once)
+        for (per_shard, batch) in [(1, 1), (64, 1), (1_024, EVICTION_BATCH)] {
+            let store = MemoryStore::new(SHARDS * per_shard);
+            let create = |key| {
+                let created = crate::session::tests::block_on(store.create(
+                    key,
+                    Arc::new(Record::new(1)),
+                    u64::MAX,
+                ));
+                assert!(created.expect("create"));
+            };
+            let keys: Vec<StoreKey> = (0..per_shard).map(|_| key_in_first_shard()).collect();
+            keys.iter().for_each(|key| create(*key));
+            assert_eq!(store.len(), per_shard);
+            create(key_in_first_shard());
+            assert_eq!(store.len(), per_shard - batch + 1, "{per_shard}");
+            let held = |key: &StoreKey| {
+                crate::session::tests::block_on(store.load_at(*key, 2))
+                    .expect("load")
+                    .is_some()
+            };
+            // The oldest ones went.
+            assert!(!keys[..batch].iter().any(held), "{per_shard}");
+            assert!(keys[batch..].iter().all(held), "{per_shard}");
+        }
     }
 
     #[test]
