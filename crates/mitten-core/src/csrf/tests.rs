@@ -11,6 +11,26 @@ fn policy(config: CsrfConfig) -> CsrfPolicy {
     config.public_origin(PUBLIC).build().expect("valid")
 }
 
+/// `f` on a view of a request with these headers.
+fn with_view<R>(
+    method: Method,
+    path: &str,
+    headers: &[(&'static str, &'static str)],
+    f: impl FnOnce(&RequestView<'_>) -> R,
+) -> R {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        map.append(*name, HeaderValue::from_static(value));
+    }
+    let uri: Uri = path.parse().expect("uri");
+    f(&RequestView {
+        method: &method,
+        uri: &uri,
+        headers: &map,
+        connection: ConnectionInfo::default(),
+    })
+}
+
 fn precheck_with(
     policy: &CsrfPolicy,
     method: Method,
@@ -18,18 +38,9 @@ fn precheck_with(
     secure: bool,
     headers: &[(&'static str, &'static str)],
 ) -> Precheck {
-    let mut map = HeaderMap::new();
-    for (name, value) in headers {
-        map.append(*name, HeaderValue::from_static(value));
-    }
-    let uri: Uri = path.parse().expect("uri");
-    let view = RequestView {
-        method: &method,
-        uri: &uri,
-        headers: &map,
-        connection: ConnectionInfo::default(),
-    };
-    policy.precheck(&view, secure, || None)
+    with_view(method, path, headers, |view| {
+        policy.precheck(view, secure, || None)
+    })
 }
 
 fn post(headers: &[(&'static str, &'static str)]) -> Precheck {
@@ -400,21 +411,12 @@ fn precheck_computed(
     secure: bool,
     own: Option<&str>,
 ) -> (Precheck, usize) {
-    let mut map = HeaderMap::new();
-    for (name, value) in headers {
-        map.append(*name, HeaderValue::from_static(value));
-    }
-    let uri: Uri = "/".parse().expect("uri");
-    let view = RequestView {
-        method: &Method::POST,
-        uri: &uri,
-        headers: &map,
-        connection: ConnectionInfo::default(),
-    };
     let calls = std::cell::Cell::new(0);
-    let verdict = p.precheck(&view, secure, || {
-        calls.set(calls.get() + 1);
-        own.map(|o| Origin::parse(o).expect("origin"))
+    let verdict = with_view(Method::POST, "/", headers, |view| {
+        p.precheck(view, secure, || {
+            calls.set(calls.get() + 1);
+            own.map(|o| Origin::parse(o).expect("origin"))
+        })
     });
     (verdict, calls.get())
 }
@@ -520,24 +522,14 @@ fn an_origin_that_cannot_be_compared_is_refused() {
 #[test]
 fn computed_public_origin_when_none_configured() {
     let p = CsrfConfig::new().build().expect("valid");
-    let mut map = HeaderMap::new();
-    map.insert("origin", HeaderValue::from_static("http://127.0.0.1:8080"));
-    let uri: Uri = "/".parse().expect("uri");
-    let view = RequestView {
-        method: &Method::POST,
-        uri: &uri,
-        headers: &map,
-        connection: ConnectionInfo::default(),
-    };
-    let own = Origin::parse("http://127.0.0.1:8080").expect("origin");
+    let origin = [("origin", "http://127.0.0.1:8080")];
     assert_eq!(
-        p.precheck(&view, false, || Some(own.clone())),
-        Precheck::NeedToken
+        precheck_computed(&p, &origin, false, Some("http://127.0.0.1:8080")),
+        (Precheck::NeedToken, 1)
     );
-    let other = Origin::parse("http://127.0.0.1:9090").expect("origin");
     assert_eq!(
-        p.precheck(&view, false, || Some(other.clone())),
-        refused(CsrfFailure::CrossOrigin),
+        precheck_computed(&p, &origin, false, Some("http://127.0.0.1:9090")),
+        (refused(CsrfFailure::CrossOrigin), 1),
         "port-aware"
     );
 }
