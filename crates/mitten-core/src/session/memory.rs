@@ -35,6 +35,8 @@ type Evicted = smallvec::SmallVec<[Entry; EVICTION_BATCH]>;
 pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
     max_per_shard: usize,
+    /// How many sessions a full shard evicts at once (worked out from the bound at start-up).
+    eviction_batch: usize,
     clock: Arc<dyn Clock>,
 }
 
@@ -73,9 +75,11 @@ impl MemoryStore {
 
     /// The same, with a clock of your own (tests).
     pub fn with_clock(max_sessions: usize, clock: Arc<dyn Clock>) -> Self {
+        let max_per_shard = max_sessions.div_ceil(SHARDS).max(1);
         Self {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            max_per_shard: max_sessions.div_ceil(SHARDS).max(1),
+            max_per_shard,
+            eviction_batch: (max_per_shard / 64).clamp(1, EVICTION_BATCH),
             clock,
         }
     }
@@ -236,8 +240,7 @@ impl SessionStore for MemoryStore {
                 // A full shard makes room for a few sessions at once: their cold slots are
                 // looked up (and their records freed) one after the other, so the CPU waits for
                 // several cache misses at a time instead of one per new session.
-                let batch = (self.max_per_shard / 64).clamp(1, EVICTION_BATCH);
-                while shard.records.len() > self.max_per_shard - batch {
+                while shard.records.len() > self.max_per_shard - self.eviction_batch {
                     match shard.evict_one(&mut now) {
                         Some(entry) => evicted.push(entry),
                         None => break,
