@@ -1,5 +1,6 @@
 //! The embedded store: sharded, bounded, expiring.
 
+use std::collections::hash_map::Entry as Slot;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,8 +44,11 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Shard {
     records: HashMap<StoreKey, Entry, ByKeyBytes>,
-    /// Creation order, for eviction; keys already gone are skipped when met.
-    order: VecDeque<StoreKey>,
+    /// Creation order, for eviction: each key with the number of its creation. An entry whose
+    /// key is gone, or was created again since (a later number), is skipped when met.
+    order: VecDeque<(StoreKey, u64)>,
+    /// The number the next creation gets.
+    creations: u64,
     users: HashMap<String, HashSet<StoreKey, ByKeyBytes>>,
 }
 
@@ -52,17 +56,20 @@ struct Shard {
 struct Entry {
     record: Arc<Record>,
     expires_at: u64,
+    /// The number of the creation that made this entry (its place in the eviction order).
+    creation: u64,
     /// Whether the record has a user (and so a place in the user index). Kept here so that
     /// evicting a session does not read its record, which is cold by then, under the lock.
     has_user: bool,
 }
 
 impl Entry {
-    fn new(record: Arc<Record>, expires_at: u64) -> Self {
+    fn new(record: Arc<Record>, expires_at: u64, creation: u64) -> Self {
         Self {
             has_user: record.user_id.is_some(),
             record,
             expires_at,
+            creation,
         }
     }
 }
@@ -172,9 +179,17 @@ impl Shard {
     }
 
     fn evict_one(&mut self, now: &mut impl FnMut() -> u64) -> Option<Entry> {
-        while let Some(key) = self.order.pop_front() {
-            if let Some(entry) = self.remove(&key) {
-                return Some(entry);
+        while let Some((key, creation)) = self.order.pop_front() {
+            // Only the creation this place in the queue was taken for: a key removed and
+            // created again since is as new as its latest creation.
+            if let Slot::Occupied(slot) = self.records.entry(key) {
+                if slot.get().creation == creation {
+                    let entry = slot.remove();
+                    if entry.has_user {
+                        self.index_user(key, entry.record.user_id.as_deref(), None);
+                    }
+                    return Some(entry);
+                }
             }
         }
         // The order queue lost track (cannot happen); fall back to any expired, then any.
@@ -248,12 +263,16 @@ impl SessionStore for MemoryStore {
                 }
             }
             shard.index_user(key, None, record.user_id.as_deref());
-            shard.records.insert(key, Entry::new(record, expires_at));
-            shard.order.push_back(key);
+            let creation = shard.creations;
+            shard.creations += 1;
+            shard
+                .records
+                .insert(key, Entry::new(record, expires_at, creation));
+            shard.order.push_back((key, creation));
             if shard.order.len() > 2 * self.max_per_shard {
-                // Drop queue entries of keys that are gone, so the queue stays bounded.
+                // Drop the queue's stale places, so that it stays bounded.
                 let Shard { order, records, .. } = &mut *shard;
-                order.retain(|k| records.contains_key(k));
+                order.retain(|(k, c)| records.get(k).is_some_and(|e| e.creation == *c));
             }
         }
         drop(shard);
@@ -282,9 +301,12 @@ impl SessionStore for MemoryStore {
             }
             Some(entry) => {
                 let old_user = entry.record.user_id.clone();
+                let creation = entry.creation;
                 let record = at_version(record, expected_version + 1);
                 shard.index_user(key, old_user.as_deref(), record.user_id.as_deref());
-                shard.records.insert(key, Entry::new(record, expires_at));
+                shard
+                    .records
+                    .insert(key, Entry::new(record, expires_at, creation));
                 Cas::Written
             }
         };
@@ -384,6 +406,38 @@ mod tests {
             assert!(!keys[..batch].iter().any(held), "{per_shard}");
             assert!(keys[batch..].iter().all(held), "{per_shard}");
         }
+    }
+
+    #[test]
+    fn a_key_created_again_is_as_new_as_its_latest_creation() {
+        // Two sessions per shard, evicted one at a time.
+        let store = MemoryStore::new(SHARDS * 2);
+        let create = |key, expires_at| {
+            crate::session::tests::block_on(store.create(key, Arc::new(Record::new(1)), expires_at))
+                .expect("create")
+        };
+        let held = |key: StoreKey| {
+            crate::session::tests::block_on(store.load_at(key, 2))
+                .expect("load")
+                .is_some()
+        };
+        let (again, older, newest) = (
+            key_in_first_shard(),
+            key_in_first_shard(),
+            key_in_first_shard(),
+        );
+        // Created, then gone: deleted, or expired and found so by the next creation.
+        assert!(create(again, u64::MAX));
+        crate::session::tests::block_on(store.delete(again)).expect("delete");
+        assert!(create(older, u64::MAX));
+        assert!(create(again, 1));
+        assert!(create(again, u64::MAX));
+        // The shard is full: the next creation evicts the oldest session it holds, `older`,
+        // not `again` by the place its first creation took in the queue.
+        assert!(create(newest, u64::MAX));
+        assert!(held(again));
+        assert!(held(newest));
+        assert!(!held(older));
     }
 
     #[test]
