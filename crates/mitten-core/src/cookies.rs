@@ -49,11 +49,12 @@ pub fn request_cookie<'a>(headers: &'a HeaderMap, name: &str) -> RequestCookie<'
 
 /// `bytes` as text if every byte is visible ASCII, a space or a tab.
 fn visible_ascii(bytes: &[u8]) -> Option<&str> {
-    bytes
-        .iter()
-        .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b))
-        .then(|| std::str::from_utf8(bytes).ok())
-        .flatten()
+    // No early exit, so that the compiler checks many bytes at a time: a value is nearly always
+    // valid, and then every byte is read anyway.
+    let visible = bytes.iter().fold(true, |ok, &b| {
+        ok & ((b == b'\t') | (b' '..=b'~').contains(&b))
+    });
+    visible.then(|| std::str::from_utf8(bytes).ok()).flatten()
 }
 
 #[cfg(test)]

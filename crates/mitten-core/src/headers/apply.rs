@@ -73,7 +73,7 @@ impl HeaderPolicy {
     /// the fingerprinting ones, and renders the CSP with `ctx.nonce`.
     pub fn apply(&self, headers: &mut HeaderMap, ctx: &ResponseContext<'_>) {
         self.banner.apply(headers);
-        let (csp, framing) = match ctx.route {
+        let (csp, framing, handler_set) = match ctx.route {
             Some(route) => {
                 let framing = route.framing(&self.framing);
                 // One allocation for everything below instead of a rehash at every doubling.
@@ -87,7 +87,11 @@ impl HeaderPolicy {
                         .entry(X_FRAME_OPTIONS)
                         .or_insert_with(|| xfo.clone());
                 }
-                (route.csp(self.csp.as_ref()), framing)
+                (
+                    route.csp(self.csp.as_ref()),
+                    framing,
+                    HandlerSet::of(headers),
+                )
             }
             None => {
                 // The common case: copy the prebuilt map, then put the handler's headers back,
@@ -98,12 +102,14 @@ impl HeaderPolicy {
                     &self.plain
                 };
                 let handler = std::mem::replace(headers, prebuilt.clone());
-                take_back(headers, handler);
-                (self.csp.as_ref(), &self.framing)
+                // The prebuilt maps hold none of the names `HandlerSet` records, so what the
+                // handler set is what the response holds.
+                let handler_set = take_back(headers, handler);
+                (self.csp.as_ref(), &self.framing, handler_set)
             }
         };
         if ctx.status != StatusCode::NOT_MODIFIED {
-            self.apply_csp(headers, csp, framing, ctx.nonce);
+            self.apply_csp(headers, csp, framing, ctx.nonce, handler_set);
         }
     }
 
@@ -113,10 +119,9 @@ impl HeaderPolicy {
         csp: Option<&CompiledCsp>,
         framing: &CompiledFraming,
         nonce: &CspNonce,
+        handler_set: HandlerSet,
     ) {
-        if headers.contains_key(CONTENT_SECURITY_POLICY)
-            || headers.contains_key(CONTENT_SECURITY_POLICY_REPORT_ONLY)
-        {
+        if handler_set.csp {
             return;
         }
         let frame_ancestors = framing.frame_ancestors.as_deref();
@@ -147,7 +152,7 @@ impl HeaderPolicy {
                 .entry(HeaderName::from_static("reporting-endpoints"))
                 .or_insert_with(|| endpoints.clone());
         }
-        if nonce_sent && self.no_store_with_nonce && !headers.contains_key(CACHE_CONTROL) {
+        if nonce_sent && self.no_store_with_nonce && !handler_set.cache_control {
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
     }
@@ -166,12 +171,39 @@ fn prebuilt(defaults: &[&[(HeaderName, HeaderValue)]], xfo: Option<&HeaderValue>
     map
 }
 
-/// Moves the handler's headers into `headers`: each name's values replace any of ours.
-fn take_back(headers: &mut HeaderMap, handler: HeaderMap) {
+/// Which of the headers the CSP step leaves alone when present the response already has.
+#[derive(Debug, Clone, Copy, Default)]
+struct HandlerSet {
+    /// A `Content-Security-Policy` or `Content-Security-Policy-Report-Only`.
+    csp: bool,
+    /// A `Cache-Control`.
+    cache_control: bool,
+}
+
+impl HandlerSet {
+    fn of(headers: &HeaderMap) -> Self {
+        Self {
+            csp: headers.contains_key(CONTENT_SECURITY_POLICY)
+                || headers.contains_key(CONTENT_SECURITY_POLICY_REPORT_ONLY),
+            cache_control: headers.contains_key(CACHE_CONTROL),
+        }
+    }
+
+    fn record(&mut self, name: &HeaderName) {
+        self.csp |= name == CONTENT_SECURITY_POLICY || name == CONTENT_SECURITY_POLICY_REPORT_ONLY;
+        self.cache_control |= name == CACHE_CONTROL;
+    }
+}
+
+/// Moves the handler's headers into `headers`: each name's values replace any of ours. Returns
+/// what the handler set among the names the CSP step looks for, so that it need not look them up.
+fn take_back(headers: &mut HeaderMap, handler: HeaderMap) -> HandlerSet {
+    let mut set = HandlerSet::default();
     let mut current: Option<HeaderName> = None;
     for (name, value) in handler {
         match name {
             Some(name) => {
+                set.record(&name);
                 headers.insert(&name, value);
                 current = Some(name);
             }
@@ -182,6 +214,7 @@ fn take_back(headers: &mut HeaderMap, handler: HeaderMap) {
             }
         }
     }
+    set
 }
 
 fn set_missing(headers: &mut HeaderMap, defaults: &[(HeaderName, HeaderValue)]) {

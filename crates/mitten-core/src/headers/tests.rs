@@ -89,6 +89,21 @@ fn handler_headers_win() {
     assert_eq!(headers["x-frame-options"], "SAMEORIGIN");
     assert_eq!(headers["cache-control"], "public, max-age=60");
     assert_eq!(headers.get_all("content-security-policy").iter().count(), 1);
+
+    // A report-only policy of the handler's is the page's whole CSP: none of ours is added,
+    // and with no nonce of ours sent, no `Cache-Control` either.
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "content-security-policy-report-only",
+        HeaderValue::from_static("default-src 'self'"),
+    );
+    run(&policy, &mut headers, true, StatusCode::OK, None);
+    assert!(!headers.contains_key("content-security-policy"));
+    assert_eq!(
+        headers["content-security-policy-report-only"],
+        "default-src 'self'"
+    );
+    assert!(!headers.contains_key("cache-control"));
 }
 
 #[test]
