@@ -44,11 +44,14 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Shard {
     records: HashMap<StoreKey, Entry, ByKeyBytes>,
-    /// Creation order, for eviction: each key with the number of its creation. An entry whose
-    /// key is gone, or was created again since (a later number), is skipped when met.
-    order: VecDeque<(StoreKey, u64)>,
-    /// The number the next creation gets.
-    creations: u64,
+    /// Creation order, for eviction. Places are numbered by the creation that took them, and
+    /// the numbers run on without a gap, so they need not be stored: the place at the front was
+    /// taken by creation `creations - order.len()`. A place whose key is gone, or was created
+    /// again since (its entry has a later number), is skipped when met.
+    order: VecDeque<StoreKey>,
+    /// How many creations this shard has made (wrapping; the queue is far shorter than 2^32,
+    /// so two places it holds never share a number).
+    creations: u32,
     users: HashMap<String, HashSet<StoreKey, ByKeyBytes>>,
 }
 
@@ -56,15 +59,16 @@ struct Shard {
 struct Entry {
     record: Arc<Record>,
     expires_at: u64,
-    /// The number of the creation that made this entry (its place in the eviction order).
-    creation: u64,
+    /// The number of the creation that made this entry (its place in the eviction order). In
+    /// the room the other fields leave: an entry is no larger for it.
+    creation: u32,
     /// Whether the record has a user (and so a place in the user index). Kept here so that
     /// evicting a session does not read its record, which is cold by then, under the lock.
     has_user: bool,
 }
 
 impl Entry {
-    fn new(record: Arc<Record>, expires_at: u64, creation: u64) -> Self {
+    fn new(record: Arc<Record>, expires_at: u64, creation: u32) -> Self {
         Self {
             has_user: record.user_id.is_some(),
             record,
@@ -178,8 +182,35 @@ impl Shard {
         Some(entry)
     }
 
+    /// The number of the creation that took the place at the front of the queue.
+    fn front_creation(&self) -> u32 {
+        self.creations.wrapping_sub(self.order.len() as u32)
+    }
+
+    /// Drops the queue's stale places and numbers the others again, so that they run on without
+    /// a gap up to the last creation.
+    fn compact_order(&mut self) {
+        let mut number = self.front_creation();
+        let mut kept = VecDeque::with_capacity(self.records.len());
+        for key in std::mem::take(&mut self.order) {
+            if self.records.get(&key).is_some_and(|e| e.creation == number) {
+                kept.push_back(key);
+            }
+            number = number.wrapping_add(1);
+        }
+        let first = self.creations.wrapping_sub(kept.len() as u32);
+        for (i, key) in kept.iter().enumerate() {
+            if let Some(entry) = self.records.get_mut(key) {
+                entry.creation = first.wrapping_add(i as u32);
+            }
+        }
+        self.order = kept;
+    }
+
     fn evict_one(&mut self, now: &mut impl FnMut() -> u64) -> Option<Entry> {
-        while let Some((key, creation)) = self.order.pop_front() {
+        while let Some(&key) = self.order.front() {
+            let creation = self.front_creation();
+            self.order.pop_front();
             // Only the creation this place in the queue was taken for: a key removed and
             // created again since is as new as its latest creation.
             if let Slot::Occupied(slot) = self.records.entry(key) {
@@ -264,15 +295,14 @@ impl SessionStore for MemoryStore {
             }
             shard.index_user(key, None, record.user_id.as_deref());
             let creation = shard.creations;
-            shard.creations += 1;
+            shard.creations = creation.wrapping_add(1);
             shard
                 .records
                 .insert(key, Entry::new(record, expires_at, creation));
-            shard.order.push_back((key, creation));
+            shard.order.push_back(key);
             if shard.order.len() > 2 * self.max_per_shard {
                 // Drop the queue's stale places, so that it stays bounded.
-                let Shard { order, records, .. } = &mut *shard;
-                order.retain(|(k, c)| records.get(k).is_some_and(|e| e.creation == *c));
+                shard.compact_order();
             }
         }
         drop(shard);
@@ -438,6 +468,42 @@ mod tests {
         assert!(held(again));
         assert!(held(newest));
         assert!(!held(older));
+    }
+
+    #[test]
+    fn compacting_the_queue_keeps_the_creation_order() {
+        // Two sessions per shard: the queue is compacted when it holds more than four places.
+        let store = MemoryStore::new(SHARDS * 2);
+        let create = |key| {
+            let created = crate::session::tests::block_on(store.create(
+                key,
+                Arc::new(Record::new(1)),
+                u64::MAX,
+            ));
+            assert!(created.expect("create"));
+        };
+        let delete = |key| crate::session::tests::block_on(store.delete(key)).expect("delete");
+        let held = |key: StoreKey| {
+            crate::session::tests::block_on(store.load_at(key, 2))
+                .expect("load")
+                .is_some()
+        };
+        let [oldest, newer, newest, last] = [(); 4].map(|_| key_in_first_shard());
+        create(oldest);
+        for _ in 0..3 {
+            let gone = key_in_first_shard();
+            create(gone);
+            delete(gone);
+        }
+        // The fifth place: the three stale ones are dropped, and the queue is `oldest`, `newer`,
+        // numbered again.
+        create(newer);
+        assert_eq!(lock(&store.shards[0]).order.len(), 2);
+        create(newest);
+        assert!(!held(oldest) && held(newer) && held(newest));
+        create(last);
+        assert!(!held(newer) && held(newest) && held(last));
+        assert_eq!(lock(&store.shards[0]).order.len(), 2);
     }
 
     #[test]
