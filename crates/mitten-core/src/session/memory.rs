@@ -399,6 +399,19 @@ mod tests {
         }
     }
 
+    /// Whether `store` created a session with no data under `key`.
+    fn create(store: &MemoryStore, key: StoreKey, expires_at: u64) -> bool {
+        crate::session::tests::block_on(store.create(key, Arc::new(Record::new(1)), expires_at))
+            .expect("create")
+    }
+
+    /// Whether `store` holds a live session under `key`.
+    fn held(store: &MemoryStore, key: StoreKey) -> bool {
+        crate::session::tests::block_on(store.load_at(key, 2))
+            .expect("load")
+            .is_some()
+    }
+
     /// A new key that lands in shard 0.
     fn key_in_first_shard() -> StoreKey {
         loop {
@@ -414,24 +427,12 @@ mod tests {
         // (shard size, sessions evicted at once)
         for (per_shard, batch) in [(1, 1), (64, 1), (1_024, EVICTION_BATCH)] {
             let store = MemoryStore::new(SHARDS * per_shard);
-            let create = |key| {
-                let created = crate::session::tests::block_on(store.create(
-                    key,
-                    Arc::new(Record::new(1)),
-                    u64::MAX,
-                ));
-                assert!(created.expect("create"));
-            };
             let keys: Vec<StoreKey> = (0..per_shard).map(|_| key_in_first_shard()).collect();
-            keys.iter().for_each(|key| create(*key));
+            assert!(keys.iter().all(|key| create(&store, *key, u64::MAX)));
             assert_eq!(store.len(), per_shard);
-            create(key_in_first_shard());
+            assert!(create(&store, key_in_first_shard(), u64::MAX));
             assert_eq!(store.len(), per_shard - batch + 1, "{per_shard}");
-            let held = |key: &StoreKey| {
-                crate::session::tests::block_on(store.load_at(*key, 2))
-                    .expect("load")
-                    .is_some()
-            };
+            let held = |key: &StoreKey| held(&store, *key);
             // The oldest ones went.
             assert!(!keys[..batch].iter().any(held), "{per_shard}");
             assert!(keys[batch..].iter().all(held), "{per_shard}");
@@ -442,15 +443,8 @@ mod tests {
     fn a_key_created_again_is_as_new_as_its_latest_creation() {
         // Two sessions per shard, evicted one at a time.
         let store = MemoryStore::new(SHARDS * 2);
-        let create = |key, expires_at| {
-            crate::session::tests::block_on(store.create(key, Arc::new(Record::new(1)), expires_at))
-                .expect("create")
-        };
-        let held = |key: StoreKey| {
-            crate::session::tests::block_on(store.load_at(key, 2))
-                .expect("load")
-                .is_some()
-        };
+        let create = |key, expires_at| create(&store, key, expires_at);
+        let held = |key| held(&store, key);
         let (again, older, newest) = (
             key_in_first_shard(),
             key_in_first_shard(),
@@ -474,20 +468,9 @@ mod tests {
     fn compacting_the_queue_keeps_the_creation_order() {
         // Two sessions per shard: the queue is compacted when it holds more than four places.
         let store = MemoryStore::new(SHARDS * 2);
-        let create = |key| {
-            let created = crate::session::tests::block_on(store.create(
-                key,
-                Arc::new(Record::new(1)),
-                u64::MAX,
-            ));
-            assert!(created.expect("create"));
-        };
+        let create = |key| assert!(create(&store, key, u64::MAX));
         let delete = |key| crate::session::tests::block_on(store.delete(key)).expect("delete");
-        let held = |key: StoreKey| {
-            crate::session::tests::block_on(store.load_at(key, 2))
-                .expect("load")
-                .is_some()
-        };
+        let held = |key| held(&store, key);
         let [oldest, newer, newest, last] = [(); 4].map(|_| key_in_first_shard());
         create(oldest);
         for _ in 0..3 {
@@ -513,19 +496,10 @@ mod tests {
         let mut created: Vec<Vec<StoreKey>> = vec![Vec::new(); SHARDS];
         for _ in 0..3 * 16 * 1_024 {
             let key = SessionId::generate().store_key();
-            let created_now = crate::session::tests::block_on(store.create(
-                key,
-                Arc::new(Record::new(1)),
-                u64::MAX,
-            ));
-            assert!(created_now.expect("create"));
+            assert!(create(&store, key, u64::MAX));
             created[usize::from(key.0[0]) % SHARDS].push(key);
         }
-        let held = |key: &StoreKey| {
-            crate::session::tests::block_on(store.load_at(*key, 2))
-                .expect("load")
-                .is_some()
-        };
+        let held = |key: &StoreKey| held(&store, *key);
         for keys in &created {
             let len = lock(&store.shards[usize::from(keys[0].0[0]) % SHARDS])
                 .records
