@@ -171,7 +171,7 @@ fn prebuilt(defaults: &[&[(HeaderName, HeaderValue)]], xfo: Option<&HeaderValue>
     map
 }
 
-/// Which of the headers the CSP step leaves alone when present the response already has.
+/// What the response already has among the headers the CSP step never overwrites.
 #[derive(Debug, Clone, Copy, Default)]
 struct HandlerSet {
     /// A `Content-Security-Policy` or `Content-Security-Policy-Report-Only`.

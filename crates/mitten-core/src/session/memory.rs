@@ -1,6 +1,5 @@
 //! The embedded store: sharded, bounded, expiring.
 
-use std::collections::hash_map::Entry as Slot;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -213,14 +212,12 @@ impl Shard {
             self.order.pop_front();
             // Only the creation this place in the queue was taken for: a key removed and
             // created again since is as new as its latest creation.
-            if let Slot::Occupied(slot) = self.records.entry(key) {
-                if slot.get().creation == creation {
-                    let entry = slot.remove();
-                    if entry.has_user {
-                        self.index_user(key, entry.record.user_id.as_deref(), None);
-                    }
-                    return Some(entry);
-                }
+            if self
+                .records
+                .get(&key)
+                .is_some_and(|e| e.creation == creation)
+            {
+                return self.remove(&key);
             }
         }
         // The order queue lost track (cannot happen); fall back to any expired, then any.
