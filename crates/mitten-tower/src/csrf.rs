@@ -259,7 +259,9 @@ where
         } = prepare(&mut request, &self.policy, csrf);
         let passed = match precheck {
             Precheck::Skip => Ok(request),
-            Precheck::Refuse(failure) => report_only(csrf, Refusal::Csrf(failure), request),
+            Precheck::Refuse(failure) => {
+                report_only(csrf, Refusal::Csrf(failure), request, BodyRead::No)
+            }
             Precheck::NeedToken => {
                 // The inner service was made ready for this call: it waits in the future for
                 // the check, and a fresh clone stays here for the next call.
@@ -352,15 +354,26 @@ fn prepare<B>(request: &mut Request<B>, policy: &Policy, csrf: &Arc<CsrfPolicy>)
     }
 }
 
-/// The response to a refused request, logged without any secret.
-fn refusal<B>((refusal, method, path): Refused, wants_json: bool) -> Response<MittenBody<B>> {
+/// The response to a refused request, logged without any secret. A request whose body was left
+/// unread is answered with the connection's end.
+fn refusal<B>(refused: Refused, wants_json: bool) -> Response<MittenBody<B>> {
+    let Refused {
+        refusal,
+        method,
+        path,
+        body_unread,
+    } = refused;
     let rejection = match refusal {
         Refusal::Csrf(failure) => Rejection::Csrf(failure),
         Refusal::TooLarge => Rejection::PayloadTooLarge,
         Refusal::StoreUnavailable => Rejection::SessionStoreUnavailable,
     };
     tracing::warn!(target: "mitten", reason = rejection.code(), %method, path, "CSRF check refused a request");
-    reject::rejection_response(rejection, wants_json)
+    let mut response = reject::rejection_response(rejection, wants_json);
+    if body_unread {
+        reject::close_connection(&mut response);
+    }
+    response
 }
 
 /// Why the check refused a request.
@@ -372,13 +385,43 @@ enum Refusal {
 }
 
 /// A refusal, with the method and path it is logged with.
-type Refused = (Refusal, http::Method, String);
+struct Refused {
+    refusal: Refusal,
+    method: http::Method,
+    path: String,
+    /// The request announced a body that was not read to its end.
+    body_unread: bool,
+}
+
+impl Refused {
+    fn new(refusal: Refusal, parts: &http::request::Parts, body_read: BodyRead) -> Self {
+        Self {
+            refusal,
+            method: parts.method.clone(),
+            path: parts.uri.path().to_owned(),
+            body_unread: match body_read {
+                BodyRead::Whole => false,
+                BodyRead::Partly => true,
+                BodyRead::No => reject::announces_body(&parts.headers),
+            },
+        }
+    }
+}
+
+/// How much of the request's body the check read before its verdict.
+#[derive(Debug, Clone, Copy)]
+enum BodyRead {
+    No,
+    Partly,
+    Whole,
+}
 
 /// In report-only mode a refusal is logged and the request goes on; otherwise it is refused.
 fn report_only<B>(
     csrf: &CsrfPolicy,
     refusal: Refusal,
     request: Request<B>,
+    body_read: BodyRead,
 ) -> Result<Request<B>, Refused> {
     if csrf.is_report_only() {
         if let Refusal::Csrf(failure) = refusal {
@@ -386,11 +429,8 @@ fn report_only<B>(
         }
         return Ok(request);
     }
-    Err((
-        refusal,
-        request.method().clone(),
-        request.uri().path().to_owned(),
-    ))
+    let (parts, _body) = request.into_parts();
+    Err(Refused::new(refusal, &parts, body_read))
 }
 
 /// The token tier for one request. The request travels as its parts and body until the end, so
@@ -411,7 +451,7 @@ where
         Ok(token) => token.map(str::to_owned),
         Err(failure) => {
             let request = Request::from_parts(parts, body);
-            return report_only(csrf, Refusal::Csrf(failure), request);
+            return report_only(csrf, Refusal::Csrf(failure), request, BodyRead::No);
         }
     };
     // The body as it came, or its bytes when the token had to be read from them (the token then
@@ -425,7 +465,7 @@ where
             let limit = csrf.body_limit(parts.uri.path());
             let Ok(bytes) = read_body(body, limit).await else {
                 // Too large (or cut short): never passed on unchecked.
-                return Err((Refusal::TooLarge, parts.method, parts.uri.path().to_owned()));
+                return Err(Refused::new(Refusal::TooLarge, &parts, BodyRead::Partly));
             };
             CheckedBody::Read(kind, bytes)
         }
@@ -438,8 +478,10 @@ where
     let body_token = match body_token {
         Ok(token) => token,
         Err(()) => {
+            let read = body.read();
             let request = Request::from_parts(parts, body.into_body());
-            return report_only(csrf, Refusal::Csrf(CsrfFailure::DuplicateToken), request);
+            let refusal = Refusal::Csrf(CsrfFailure::DuplicateToken);
+            return report_only(csrf, refusal, request, read);
         }
     };
     let token = header_token.as_deref().or(body_token.as_deref());
@@ -448,11 +490,7 @@ where
             Ok(()) => verdict(csrf, token, session).await,
             // The store is down: fail closed, as the session layer does.
             Err(_) => {
-                return Err((
-                    Refusal::StoreUnavailable,
-                    parts.method,
-                    parts.uri.path().to_owned(),
-                ));
+                return Err(Refused::new(Refusal::StoreUnavailable, &parts, body.read()));
             }
         },
         None => csrf.verify(
@@ -462,10 +500,11 @@ where
         ),
     };
     drop(body_token);
+    let read = body.read();
     let request = Request::from_parts(parts, body.into_body());
     match verdict {
         Ok(()) => Ok(request),
-        Err(failure) => report_only(csrf, Refusal::Csrf(failure), request),
+        Err(failure) => report_only(csrf, Refusal::Csrf(failure), request, read),
     }
 }
 
@@ -473,6 +512,16 @@ where
 enum CheckedBody<B> {
     Stream(B),
     Read(crate::csrf_body::TokenBody, Bytes),
+}
+
+impl<B> CheckedBody<B> {
+    /// How much of the body the check read.
+    fn read(&self) -> BodyRead {
+        match self {
+            Self::Stream(_) => BodyRead::No,
+            Self::Read(..) => BodyRead::Whole,
+        }
+    }
 }
 
 impl<B: From<Bytes>> CheckedBody<B> {

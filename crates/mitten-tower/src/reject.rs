@@ -1,27 +1,59 @@
 //! Responses Mitten writes itself: redirects and rejections.
 
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_TYPE, LOCATION};
+use http::header::{ACCEPT, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use mitten_core::Rejection;
 
 use crate::body::MittenBody;
 
-/// A redirect with an empty body.
-pub(crate) fn redirect<B>(status: StatusCode, location: HeaderValue) -> Response<MittenBody<B>> {
+/// A redirect with an empty body, answered without reading the request's body.
+pub(crate) fn redirect<B>(
+    status: StatusCode,
+    location: HeaderValue,
+    request_headers: &HeaderMap,
+) -> Response<MittenBody<B>> {
     let mut response = Response::new(MittenBody::full(Bytes::new()));
     *response.status_mut() = status;
     response.headers_mut().insert(LOCATION, location);
+    if announces_body(request_headers) {
+        close_connection(&mut response);
+    }
     response
 }
 
 /// A rejection: its status, a short reason as HTML or JSON (by `Accept`), and the typed
-/// [`Rejection`] in the response's extensions.
+/// [`Rejection`] in the response's extensions. It is answered without reading the request's
+/// body: if the request announced one, the response ends the connection.
 pub(crate) fn rejection<B>(
     rejection: Rejection,
     request_headers: &HeaderMap,
 ) -> Response<MittenBody<B>> {
-    rejection_response(rejection, wants_json(request_headers))
+    let mut response = rejection_response(rejection, wants_json(request_headers));
+    if announces_body(request_headers) {
+        close_connection(&mut response);
+    }
+    response
+}
+
+/// Whether a request announces a body: a `Content-Length` other than 0, or a
+/// `Transfer-Encoding`.
+pub(crate) fn announces_body(request_headers: &HeaderMap) -> bool {
+    request_headers.contains_key(TRANSFER_ENCODING)
+        || request_headers
+            .get_all(CONTENT_LENGTH)
+            .iter()
+            .any(|length| length.as_bytes() != b"0")
+}
+
+/// Ends the connection with `response`: for an answer given while the request's body is still
+/// (partly) unread. The server does not read the rest of a body it refused (a large one is not
+/// worth reading, and hyper drops the connection rather than do it), so the client is told not to
+/// send its next request on this connection, where it would be lost.
+pub(crate) fn close_connection<B>(response: &mut Response<B>) {
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
 }
 
 /// Whether the client asked for JSON.

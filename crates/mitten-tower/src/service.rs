@@ -88,7 +88,8 @@ where
                 ResponseFuture::inner(self.inner.call(request), policy, secure, nonce)
             }
             Verdict::Redirect { status, location } => {
-                ResponseFuture::ready(reject::redirect(status, location), policy, false, nonce)
+                let response = reject::redirect(status, location, request.headers());
+                ResponseFuture::ready(response, policy, false, nonce)
             }
             Verdict::Reject(rejection) => {
                 tracing::warn!(

@@ -436,6 +436,69 @@ async fn user_bound_tokens_follow_the_user() {
 }
 
 #[tokio::test]
+async fn a_refusal_that_leaves_the_body_unread_ends_the_connection() {
+    let addr = serve(app(Config::strict(), CsrfConfig::new().body_limit(64))).await;
+    let mut client = Client::new(addr);
+    client.token().await;
+    let origin = format!("http://{addr}");
+    let same_origin = [
+        ("origin", origin.as_str()),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let cross_site = [("sec-fetch-site", "cross-site")];
+    let form = "application/x-www-form-urlencoded";
+    let connection = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("connection")
+            .map(|v| v.to_str().expect("ascii").to_owned())
+    };
+    // Refused before the body is read, and after reading part of it (too large).
+    let cross = client
+        .post("/echo", form, b"a=1".to_vec(), &cross_site)
+        .await;
+    assert_eq!(cross.status(), 403);
+    assert_eq!(connection(&cross).as_deref(), Some("close"));
+    let large = client
+        .post("/echo", form, vec![b'a'; 1_000], &same_origin)
+        .await;
+    assert_eq!(large.status(), 413);
+    assert_eq!(connection(&large).as_deref(), Some("close"));
+    // Refused after reading all of it (the form's token is wrong), or with no body: the
+    // connection can take the next request.
+    let wrong = client
+        .post("/echo", form, b"_csrf_token=wrong".to_vec(), &same_origin)
+        .await;
+    assert_eq!(wrong.status(), 403);
+    assert_eq!(connection(&wrong), None);
+    let empty = client.post("/echo", form, Vec::new(), &cross_site).await;
+    assert_eq!(empty.status(), 403);
+    assert_eq!(connection(&empty), None);
+
+    // On the wire: the refusal is the connection's last response, even for a body small enough
+    // that the server could have skipped it (the client would otherwise send its next request
+    // on a connection that may be dropped under it).
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "POST /echo HTTP/1.1\r\nhost: {addr}\r\nsec-fetch-site: cross-site\r\n\
+         content-length: 3\r\n\r\na=1"
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut response),
+    )
+    .await
+    .expect("the server ends the connection")
+    .expect("read");
+    let response = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    assert!(response.starts_with("http/1.1 403"), "{response}");
+    assert!(response.contains("\r\nconnection: close\r\n"), "{response}");
+}
+
+#[tokio::test]
 async fn refusals_carry_a_typed_reason_and_a_json_body() {
     use tower::ServiceExt as _;
     let app = app(Config::strict(), CsrfConfig::new());

@@ -398,6 +398,17 @@ async fn loopback_is_served_over_http_and_exemptions_work() {
         .await
         .expect("response");
     assert_eq!(other.status().as_u16(), 308);
+    assert!(other.headers().get("connection").is_none());
+    // A redirected POST's body is never read: the redirect ends the connection.
+    let posted = client
+        .post(format!("http://{addr}/error"))
+        .header("host", "app.example")
+        .body("a=1")
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(posted.status().as_u16(), 308);
+    assert_eq!(posted.headers()["connection"], "close");
 }
 
 #[tokio::test]
