@@ -16,9 +16,7 @@ pub(crate) fn redirect<B>(
     let mut response = Response::new(MittenBody::full(Bytes::new()));
     *response.status_mut() = status;
     response.headers_mut().insert(LOCATION, location);
-    if announces_body(request_headers) {
-        close_connection(&mut response);
-    }
+    close_if_body_announced(&mut response, request_headers);
     response
 }
 
@@ -30,10 +28,15 @@ pub(crate) fn rejection<B>(
     request_headers: &HeaderMap,
 ) -> Response<MittenBody<B>> {
     let mut response = rejection_response(rejection, wants_json(request_headers));
-    if announces_body(request_headers) {
-        close_connection(&mut response);
-    }
+    close_if_body_announced(&mut response, request_headers);
     response
+}
+
+/// Ends the connection with `response` if the request it answers, unread, announced a body.
+fn close_if_body_announced<B>(response: &mut Response<B>, request_headers: &HeaderMap) {
+    if announces_body(request_headers) {
+        close_connection(response);
+    }
 }
 
 /// Whether a request announces a body: a `Content-Length` other than 0, or a
