@@ -3,7 +3,9 @@
 #![allow(dead_code, clippy::panic)] // Each test file uses part of it; a test fails by panicking.
 
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
@@ -12,13 +14,24 @@ pub(crate) struct Demo {
     child: Child,
     lines: Vec<String>,
     stderr: Arc<Mutex<Vec<String>>>,
+    /// The demo's temporary directory (`TMPDIR`): its scratch directory (certificate, uploads)
+    /// goes in here, and this goes when the demo is dropped, however the demo ended.
+    temp: PathBuf,
 }
 
 impl Demo {
     pub(crate) fn start(args: &[&str]) -> Self {
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let temp = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "demo-{}-{}",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&temp).expect("the demo's temporary directory");
         let mut child = Command::new(env!("CARGO_BIN_EXE_mitten-demo"))
             .args(args)
             .env("RUST_LOG", "warn")
+            .env("TMPDIR", &temp)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -58,6 +71,7 @@ impl Demo {
             child,
             lines,
             stderr,
+            temp,
         }
     }
 
@@ -98,7 +112,8 @@ impl Demo {
     }
 
     /// Sends SIGTERM and waits for a clean exit, keeping the test's runtime free so that open
-    /// client connections can take part in the graceful shutdown.
+    /// client connections can take part in the graceful shutdown. A demo that stops this way
+    /// has removed its scratch directory.
     pub(crate) async fn terminate(mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -107,6 +122,12 @@ impl Demo {
         assert!(status.success());
         for _ in 0..100 {
             if let Some(status) = self.child.try_wait().expect("wait") {
+                let scratch = self.temp.join(format!("mitten-demo-{}", self.child.id()));
+                assert!(
+                    !scratch.exists(),
+                    "the demo leaves its scratch directory {} behind",
+                    scratch.display()
+                );
                 return status;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -119,5 +140,6 @@ impl Drop for Demo {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.temp);
     }
 }
