@@ -260,7 +260,8 @@ where
         let passed = match precheck {
             Precheck::Skip => Ok(request),
             Precheck::Refuse(failure) => {
-                report_only(csrf, Refusal::Csrf(failure), request, BodyRead::No)
+                let read = BodyRead::none_of(request.body());
+                report_only(csrf, Refusal::Csrf(failure), request, read)
             }
             Precheck::NeedToken => {
                 // The inner service was made ready for this call: it waits in the future for
@@ -402,7 +403,7 @@ impl Refused {
             body_unread: match body_read {
                 BodyRead::Whole => false,
                 BodyRead::Partly => true,
-                BodyRead::No => reject::announces_body(&parts.headers),
+                BodyRead::No { ended } => !ended || reject::announces_body(&parts.headers),
             },
         }
     }
@@ -411,9 +412,23 @@ impl Refused {
 /// How much of the request's body the check read before its verdict.
 #[derive(Debug, Clone, Copy)]
 enum BodyRead {
-    No,
+    /// None of it. A body whose headers announce none may still be there: a layer outside this
+    /// one may have removed them (a request-decompression layer removes `Content-Length`), so
+    /// whether the body has `ended` counts too.
+    No {
+        ended: bool,
+    },
     Partly,
     Whole,
+}
+
+impl BodyRead {
+    /// None of `body`.
+    fn none_of<B: Body>(body: &B) -> Self {
+        Self::No {
+            ended: body.is_end_stream(),
+        }
+    }
 }
 
 /// In report-only mode a refusal is logged and the request goes on; otherwise it is refused.
@@ -450,8 +465,9 @@ where
     let header_token = match token_from_headers(&parts.headers) {
         Ok(token) => token.map(str::to_owned),
         Err(failure) => {
+            let read = BodyRead::none_of(&body);
             let request = Request::from_parts(parts, body);
-            return report_only(csrf, Refusal::Csrf(failure), request, BodyRead::No);
+            return report_only(csrf, Refusal::Csrf(failure), request, read);
         }
     };
     // The body as it came, or its bytes when the token had to be read from them (the token then
@@ -514,11 +530,11 @@ enum CheckedBody<B> {
     Read(crate::csrf_body::TokenBody, Bytes),
 }
 
-impl<B> CheckedBody<B> {
+impl<B: Body> CheckedBody<B> {
     /// How much of the body the check read.
     fn read(&self) -> BodyRead {
         match self {
-            Self::Stream(_) => BodyRead::No,
+            Self::Stream(body) => BodyRead::none_of(body),
             Self::Read(..) => BodyRead::Whole,
         }
     }

@@ -101,3 +101,36 @@ pub(crate) fn rejection_response<B>(
     response.extensions_mut().insert(rejection);
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderMap;
+    use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+
+    fn headers(pairs: &[(http::HeaderName, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(name, http::HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn a_body_is_announced_unless_every_length_is_zero_and_there_is_no_transfer_encoding() {
+        let announces =
+            |pairs: &[(http::HeaderName, &'static str)]| super::announces_body(&headers(pairs));
+        assert!(!announces(&[]));
+        assert!(!announces(&[(CONTENT_LENGTH, "0")]));
+        assert!(!announces(&[(CONTENT_LENGTH, "0"), (CONTENT_LENGTH, "0")]));
+        assert!(announces(&[(CONTENT_LENGTH, "3")]));
+        assert!(announces(&[(CONTENT_LENGTH, "0"), (CONTENT_LENGTH, "3")]));
+        // Anything that is not exactly "0" counts as a body: in doubt, the connection ends.
+        assert!(announces(&[(CONTENT_LENGTH, "0, 0")]));
+        assert!(announces(&[(CONTENT_LENGTH, "00")]));
+        assert!(announces(&[(TRANSFER_ENCODING, "chunked")]));
+        assert!(announces(&[
+            (TRANSFER_ENCODING, "chunked"),
+            (CONTENT_LENGTH, "0")
+        ]));
+    }
+}

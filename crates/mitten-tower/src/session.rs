@@ -146,7 +146,7 @@ async fn write_back<B, E>(
     wants_json: bool,
 ) -> Result<Response<MittenBody<B>>, E> {
     use http::HeaderValue;
-    use http::header::{CACHE_CONTROL, SET_COOKIE};
+    use http::header::{CACHE_CONTROL, CONNECTION, SET_COOKIE};
 
     match session.persist().await {
         Ok(Some(cookie)) => {
@@ -160,10 +160,16 @@ async fn write_back<B, E>(
         Ok(None) => {}
         Err(error) => {
             tracing::error!(target: "mitten", %error, "session store failed; answering 503");
+            // The response replaced may have ended the connection (a refusal that left the
+            // request's body unread): the 503 must too.
+            let connection = response.headers_mut().remove(CONNECTION);
             response = crate::reject::rejection_response(
                 mitten_core::Rejection::SessionStoreUnavailable,
                 wants_json,
             );
+            if let Some(connection) = connection {
+                response.headers_mut().insert(CONNECTION, connection);
+            }
         }
     }
     Ok(response)

@@ -499,6 +499,51 @@ async fn a_refusal_that_leaves_the_body_unread_ends_the_connection() {
 }
 
 #[tokio::test]
+async fn a_refusal_of_a_body_without_a_length_ends_the_connection() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tower::ServiceExt as _;
+    // Chunked, on the wire: `Transfer-Encoding` announces the body.
+    let addr = serve(app(Config::strict(), CsrfConfig::new())).await;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "POST /echo HTTP/1.1\r\nhost: {addr}\r\nsec-fetch-site: cross-site\r\n\
+         transfer-encoding: chunked\r\n\r\n3\r\na=1\r\n0\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut response),
+    )
+    .await
+    .expect("the server ends the connection")
+    .expect("read");
+    let response = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    assert!(response.starts_with("http/1.1 403"), "{response}");
+    assert!(response.contains("\r\nconnection: close\r\n"), "{response}");
+
+    // No length header at all, as a request-decompression layer outside leaves a compressed
+    // request: the body has not ended, so it is there, unread.
+    let app = app(Config::strict(), CsrfConfig::new());
+    let refuse = |body: axum::body::Body| {
+        let request = axum::http::Request::post("/echo")
+            .header("host", "127.0.0.1")
+            .header("sec-fetch-site", "cross-site")
+            .body(body)
+            .expect("request");
+        app.clone().oneshot(request)
+    };
+    let unannounced = refuse(axum::body::Body::from("a=1"))
+        .await
+        .expect("response");
+    assert_eq!(unannounced.status(), 403);
+    assert_eq!(unannounced.headers()["connection"], "close");
+    let empty = refuse(axum::body::Body::empty()).await.expect("response");
+    assert_eq!(empty.status(), 403);
+    assert!(!empty.headers().contains_key("connection"));
+}
+
+#[tokio::test]
 async fn refusals_carry_a_typed_reason_and_a_json_body() {
     use tower::ServiceExt as _;
     let app = app(Config::strict(), CsrfConfig::new());

@@ -431,6 +431,34 @@ async fn request_without_host_is_refused_with_headers() {
     );
 }
 
+#[tokio::test]
+async fn a_refused_request_with_a_chunked_body_ends_the_connection() {
+    // Refused before any layer reads the body, which `Transfer-Encoding` announces.
+    let addr = serve(app(Config::strict())).await;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(
+            b"POST / HTTP/1.1\r\nhost: not a host\r\ntransfer-encoding: chunked\r\n\r\n\
+              3\r\na=1\r\n0\r\n\r\n",
+        )
+        .await
+        .expect("write");
+    let mut raw = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_string(&mut raw),
+    )
+    .await
+    .expect("the server ends the connection")
+    .expect("read");
+    assert!(raw.starts_with("HTTP/1.1 400"), "{raw}");
+    assert!(
+        raw.to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "{raw}"
+    );
+}
+
 #[test]
 fn invalid_policies_fail_at_start_up() {
     let unknown = ContentSecurityPolicy::parse("default-src 'self'; scirpt-src 'self'");

@@ -1,0 +1,135 @@
+//! What the layer answers when the session store fails between a request's read and its write.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::routing::{get, post};
+use mitten::csrf::CsrfConfig;
+use mitten::session::{
+    Cas, MemoryStore, Record, SessionConfig, SessionStore, Sessions, StoreError, StoreFuture,
+    StoreKey,
+};
+use mitten::{Config, CsrfToken, Mitten};
+
+/// The memory store, whose writes fail while `failing` is set (reads still work): a store that
+/// went down after the request's session was read.
+#[derive(Debug)]
+struct WritesFail {
+    store: MemoryStore,
+    failing: Arc<AtomicBool>,
+}
+
+impl WritesFail {
+    fn down<T>(&self) -> Option<StoreFuture<'_, Result<T, StoreError>>> {
+        self.failing
+            .load(Ordering::SeqCst)
+            .then(|| StoreFuture::ready(Err(StoreError::new("down"))))
+    }
+}
+
+impl SessionStore for WritesFail {
+    fn load(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
+        self.store.load(key)
+    }
+
+    fn create(
+        &self,
+        key: StoreKey,
+        record: Arc<Record>,
+        expires_at: u64,
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
+        self.down()
+            .unwrap_or_else(|| self.store.create(key, record, expires_at))
+    }
+
+    fn update(
+        &self,
+        key: StoreKey,
+        record: Arc<Record>,
+        expected_version: u64,
+        expires_at: u64,
+    ) -> StoreFuture<'_, Result<Cas, StoreError>> {
+        self.down()
+            .unwrap_or_else(|| self.store.update(key, record, expected_version, expires_at))
+    }
+
+    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<(), StoreError>> {
+        self.down().unwrap_or_else(|| self.store.delete(key))
+    }
+
+    fn delete_all_for_user<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> StoreFuture<'a, Result<u64, StoreError>> {
+        self.down()
+            .unwrap_or_else(|| self.store.delete_all_for_user(user_id))
+    }
+}
+
+#[tokio::test]
+async fn a_503_for_a_failed_write_still_ends_a_connection_whose_body_was_left_unread() {
+    let failing = Arc::new(AtomicBool::new(false));
+    let store = WritesFail {
+        store: MemoryStore::new(1_000),
+        failing: Arc::clone(&failing),
+    };
+    // Every request refreshes `last_seen`, so every request with a session writes.
+    let config = SessionConfig::new().touch_interval(Duration::ZERO);
+    let mitten = Mitten::new(Config::strict())
+        .expect("valid")
+        .with_sessions(Sessions::new(store, config).expect("valid"))
+        .with_csrf(CsrfConfig::new())
+        .expect("valid");
+    let app = Router::new()
+        .route(
+            "/token",
+            get(|token: CsrfToken| async move { token.to_string() }),
+        )
+        .route("/echo", post(|body: Bytes| async move { body }))
+        .layer(mitten.layer());
+    let addr = mitten_testkit::serve(app).await;
+    let client = reqwest::Client::new();
+    let first = client
+        .get(format!("http://{addr}/token"))
+        .send()
+        .await
+        .expect("token");
+    let cookie = first.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+
+    failing.store(true, Ordering::SeqCst);
+    let post = |body: Vec<u8>, content_type: &str| {
+        client
+            .post(format!("http://{addr}/echo"))
+            .header("cookie", &cookie)
+            .header("origin", format!("http://{addr}"))
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    // No token, in a body that is not searched for one: refused with the body unread, then the
+    // session's write fails.
+    let unread = post(b"abc".to_vec(), "application/octet-stream")
+        .await
+        .expect("answer");
+    assert_eq!(unread.status(), 503);
+    assert_eq!(unread.headers()["connection"], "close");
+    assert_eq!(unread.headers()["x-frame-options"], "DENY");
+    // The same failure after the whole body was read keeps the connection.
+    let read = post(b"a=1".to_vec(), "application/x-www-form-urlencoded")
+        .await
+        .expect("answer");
+    assert_eq!(read.status(), 503);
+    assert!(!read.headers().contains_key("connection"));
+}
