@@ -260,7 +260,7 @@ where
         let passed = match precheck {
             Precheck::Skip => Ok(request),
             Precheck::Refuse(failure) => {
-                let read = BodyRead::none_of(request.body());
+                let read = BodyRead::none_of(request.headers(), request.body());
                 report_only(csrf, Refusal::Csrf(failure), request, read)
             }
             Precheck::NeedToken => {
@@ -403,7 +403,7 @@ impl Refused {
             body_unread: match body_read {
                 BodyRead::Whole => false,
                 BodyRead::Partly => true,
-                BodyRead::No { ended } => !ended || reject::announces_body(&parts.headers),
+                BodyRead::No { body_left } => body_left,
             },
         }
     }
@@ -412,21 +412,19 @@ impl Refused {
 /// How much of the request's body the check read before its verdict.
 #[derive(Debug, Clone, Copy)]
 enum BodyRead {
-    /// None of it. A body whose headers announce none may still be there: a layer outside this
-    /// one may have removed them (a request-decompression layer removes `Content-Length`), so
-    /// whether the body has `ended` counts too.
+    /// None of it; `body_left` if the request has one (see [`reject::has_body`]).
     No {
-        ended: bool,
+        body_left: bool,
     },
     Partly,
     Whole,
 }
 
 impl BodyRead {
-    /// None of `body`.
-    fn none_of<B: Body>(body: &B) -> Self {
+    /// None of `body`, the body of a request with `headers`.
+    fn none_of<B: Body>(headers: &http::HeaderMap, body: &B) -> Self {
         Self::No {
-            ended: body.is_end_stream(),
+            body_left: reject::has_body(headers, body),
         }
     }
 }
@@ -465,7 +463,7 @@ where
     let header_token = match token_from_headers(&parts.headers) {
         Ok(token) => token.map(str::to_owned),
         Err(failure) => {
-            let read = BodyRead::none_of(&body);
+            let read = BodyRead::none_of(&parts.headers, &body);
             let request = Request::from_parts(parts, body);
             return report_only(csrf, Refusal::Csrf(failure), request, read);
         }
@@ -494,7 +492,7 @@ where
     let body_token = match body_token {
         Ok(token) => token,
         Err(()) => {
-            let read = body.read();
+            let read = body.read(&parts.headers);
             let request = Request::from_parts(parts, body.into_body());
             let refusal = Refusal::Csrf(CsrfFailure::DuplicateToken);
             return report_only(csrf, refusal, request, read);
@@ -506,7 +504,11 @@ where
             Ok(()) => verdict(csrf, token, session).await,
             // The store is down: fail closed, as the session layer does.
             Err(_) => {
-                return Err(Refused::new(Refusal::StoreUnavailable, &parts, body.read()));
+                return Err(Refused::new(
+                    Refusal::StoreUnavailable,
+                    &parts,
+                    body.read(&parts.headers),
+                ));
             }
         },
         None => csrf.verify(
@@ -516,11 +518,13 @@ where
         ),
     };
     drop(body_token);
-    let read = body.read();
-    let request = Request::from_parts(parts, body.into_body());
     match verdict {
-        Ok(()) => Ok(request),
-        Err(failure) => report_only(csrf, Refusal::Csrf(failure), request, read),
+        Ok(()) => Ok(Request::from_parts(parts, body.into_body())),
+        Err(failure) => {
+            let read = body.read(&parts.headers);
+            let request = Request::from_parts(parts, body.into_body());
+            report_only(csrf, Refusal::Csrf(failure), request, read)
+        }
     }
 }
 
@@ -531,10 +535,10 @@ enum CheckedBody<B> {
 }
 
 impl<B: Body> CheckedBody<B> {
-    /// How much of the body the check read.
-    fn read(&self) -> BodyRead {
+    /// How much of the body, that of a request with `headers`, the check read.
+    fn read(&self, headers: &http::HeaderMap) -> BodyRead {
         match self {
-            Self::Stream(body) => BodyRead::none_of(body),
+            Self::Stream(body) => BodyRead::none_of(headers, body),
             Self::Read(..) => BodyRead::Whole,
         }
     }

@@ -62,6 +62,7 @@ pub struct JsonGuardService<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for JsonGuardService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ReqBody: http_body::Body,
 {
     type Response = Response<MittenBody<ResBody>>;
     type Error = S::Error;
@@ -86,7 +87,7 @@ where
                     "JSON request refused"
                 );
                 JsonGuardFuture::Refused {
-                    response: Some(reject::rejection(rejection, request.headers())),
+                    response: Some(reject::rejection(rejection, &request)),
                 }
             }
         }

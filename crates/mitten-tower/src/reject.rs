@@ -2,46 +2,56 @@
 
 use bytes::Bytes;
 use http::header::{ACCEPT, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http_body::Body;
 use mitten_core::Rejection;
 
 use crate::body::MittenBody;
 
 /// A redirect with an empty body, answered without reading the request's body.
-pub(crate) fn redirect<B>(
+pub(crate) fn redirect<B, RequestBody: Body>(
     status: StatusCode,
     location: HeaderValue,
-    request_headers: &HeaderMap,
+    request: &Request<RequestBody>,
 ) -> Response<MittenBody<B>> {
     let mut response = Response::new(MittenBody::full(Bytes::new()));
     *response.status_mut() = status;
     response.headers_mut().insert(LOCATION, location);
-    close_if_body_announced(&mut response, request_headers);
+    close_if_body_left(&mut response, request);
     response
 }
 
 /// A rejection: its status, a short reason as HTML or JSON (by `Accept`), and the typed
 /// [`Rejection`] in the response's extensions. It is answered without reading the request's
 /// body: if the request announced one, the response ends the connection.
-pub(crate) fn rejection<B>(
+pub(crate) fn rejection<B, RequestBody: Body>(
     rejection: Rejection,
-    request_headers: &HeaderMap,
+    request: &Request<RequestBody>,
 ) -> Response<MittenBody<B>> {
-    let mut response = rejection_response(rejection, wants_json(request_headers));
-    close_if_body_announced(&mut response, request_headers);
+    let mut response = rejection_response(rejection, wants_json(request.headers()));
+    close_if_body_left(&mut response, request);
     response
 }
 
-/// Ends the connection with `response` if the request it answers, unread, announced a body.
-fn close_if_body_announced<B>(response: &mut Response<B>, request_headers: &HeaderMap) {
-    if announces_body(request_headers) {
+/// Ends the connection with `response` if the request it answers, unread, has a body.
+fn close_if_body_left<B, RequestBody: Body>(
+    response: &mut Response<B>,
+    request: &Request<RequestBody>,
+) {
+    if has_body(request.headers(), request.body()) {
         close_connection(response);
     }
 }
 
+/// Whether a request has a body: announced by its headers, or, when a layer outside removed
+/// those (a request-decompression layer removes `Content-Length`), one that has not ended.
+pub(crate) fn has_body<B: Body>(request_headers: &HeaderMap, body: &B) -> bool {
+    !body.is_end_stream() || announces_body(request_headers)
+}
+
 /// Whether a request announces a body: a `Content-Length` other than 0, or a
 /// `Transfer-Encoding`.
-pub(crate) fn announces_body(request_headers: &HeaderMap) -> bool {
+fn announces_body(request_headers: &HeaderMap) -> bool {
     request_headers.contains_key(TRANSFER_ENCODING)
         || request_headers
             .get_all(CONTENT_LENGTH)

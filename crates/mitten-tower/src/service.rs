@@ -49,6 +49,7 @@ impl<S> MittenService<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MittenService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ReqBody: http_body::Body,
 {
     type Response = Response<MittenBody<ResBody>>;
     type Error = S::Error;
@@ -88,7 +89,7 @@ where
                 ResponseFuture::inner(self.inner.call(request), policy, secure, nonce)
             }
             Verdict::Redirect { status, location } => {
-                let response = reject::redirect(status, location, request.headers());
+                let response = reject::redirect(status, location, &request);
                 ResponseFuture::ready(response, policy, false, nonce)
             }
             Verdict::Reject(rejection) => {
@@ -99,7 +100,7 @@ where
                     path = request.uri().path(),
                     "request refused"
                 );
-                let response = reject::rejection(rejection, request.headers());
+                let response = reject::rejection(rejection, &request);
                 ResponseFuture::ready(response, policy, false, nonce)
             }
         }

@@ -457,6 +457,25 @@ async fn a_refused_request_with_a_chunked_body_ends_the_connection() {
             .contains("\r\nconnection: close\r\n"),
         "{raw}"
     );
+
+    // With no length header at all, as a request-decompression layer outside leaves a
+    // compressed request: a body that has not ended is there, unread.
+    use tower::ServiceExt as _;
+    let refuse = |body: axum::body::Body| {
+        let request = axum::http::Request::post("/")
+            .header("host", "not a host")
+            .body(body)
+            .expect("request");
+        app(Config::strict()).oneshot(request)
+    };
+    let unannounced = refuse(axum::body::Body::from("a=1"))
+        .await
+        .expect("response");
+    assert_eq!(unannounced.status(), 400);
+    assert_eq!(unannounced.headers()["connection"], "close");
+    let empty = refuse(axum::body::Body::empty()).await.expect("response");
+    assert_eq!(empty.status(), 400);
+    assert!(!empty.headers().contains_key("connection"));
 }
 
 #[test]
