@@ -294,14 +294,13 @@ async fn public_origin_is_announced() {
 
 /// Sends a request line exactly as written (no client normalises the path) and returns the status.
 async fn raw_status(url: &str, path: &str) -> u16 {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let addr = url.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.expect("read");
-    let text = String::from_utf8_lossy(&response);
+    let text = mitten_testkit::exchange_until_closed(
+        addr.parse().expect("a socket address"),
+        request.as_bytes(),
+    )
+    .await;
     text.split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())

@@ -34,13 +34,7 @@ async fn concurrent_requests_do_not_lose_updates() {
     first.load().await.expect("load");
     first.insert("start", true).expect("insert");
     let cookie = first.persist().await.expect("persist").expect("cookie");
-    let pair = cookie
-        .to_str()
-        .expect("ascii")
-        .split(';')
-        .next()
-        .expect("pair")
-        .to_owned();
+    let pair = mitten_testkit::cookie_pair(&cookie);
     let mut headers = http::HeaderMap::new();
     headers.insert(http::header::COOKIE, pair.parse().expect("value"));
 
@@ -97,13 +91,7 @@ async fn log_out_everywhere_in_redis() {
     );
     for (cookie, expected) in cookies.iter().zip([None, None, None, Some("bob")]) {
         let mut headers = http::HeaderMap::new();
-        let pair = cookie
-            .to_str()
-            .expect("ascii")
-            .split(';')
-            .next()
-            .expect("pair")
-            .to_owned();
+        let pair = mitten_testkit::cookie_pair(cookie);
         headers.insert(http::header::COOKIE, pair.parse().expect("value"));
         let session = sessions.start(&headers);
         session.load().await.expect("load");
@@ -150,13 +138,7 @@ async fn redis_down_gives_503_and_recovers() {
         .send()
         .await
         .expect("login");
-    let cookie = login.headers()["set-cookie"]
-        .to_str()
-        .expect("ascii")
-        .split(';')
-        .next()
-        .expect("pair")
-        .to_owned();
+    let cookie = mitten_testkit::cookie_pair(&login.headers()["set-cookie"]);
     let whoami = || {
         client
             .get(format!("http://{addr}/whoami"))

@@ -78,6 +78,52 @@ pub async fn serve(app: axum::Router) -> SocketAddr {
     addr
 }
 
+/// The `name=value` pair a browser sends back for a `Set-Cookie` header.
+///
+/// ```
+/// let set_cookie = axum::http::HeaderValue::from_static("id=abc; Path=/; HttpOnly");
+/// assert_eq!(mitten_testkit::cookie_pair(&set_cookie), "id=abc");
+/// ```
+pub fn cookie_pair(set_cookie: &axum::http::HeaderValue) -> String {
+    set_cookie
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Sends `request` to `addr` exactly as written (no client normalises it) and returns what the
+/// server sends until it ends the connection. A server that keeps the connection open for five
+/// seconds fails the test.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let addr = mitten_testkit::serve(axum::Router::new()).await;
+/// let raw = mitten_testkit::exchange_until_closed(
+///     addr,
+///     b"GET / HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n",
+/// )
+/// .await;
+/// assert!(raw.starts_with("HTTP/1.1 404"), "{raw}");
+/// # }
+/// ```
+pub async fn exchange_until_closed(addr: SocketAddr, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.expect("write");
+    let mut response = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut response),
+    )
+    .await
+    .expect("the server ends the connection")
+    .expect("read");
+    String::from_utf8_lossy(&response).into_owned()
+}
+
 /// A `redis-server` of the caller's own on a free loopback port, stopped when dropped.
 ///
 /// ```no_run

@@ -478,47 +478,29 @@ async fn a_refusal_that_leaves_the_body_unread_ends_the_connection() {
     // On the wire: the refusal is the connection's last response, even for a body small enough
     // that the server could have skipped it (the client would otherwise send its next request
     // on a connection that may be dropped under it).
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let request = format!(
         "POST /echo HTTP/1.1\r\nhost: {addr}\r\nsec-fetch-site: cross-site\r\n\
          content-length: 3\r\n\r\na=1"
     );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = Vec::new();
-    tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        stream.read_to_end(&mut response),
-    )
-    .await
-    .expect("the server ends the connection")
-    .expect("read");
-    let response = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    let response = mitten_testkit::exchange_until_closed(addr, request.as_bytes())
+        .await
+        .to_ascii_lowercase();
     assert!(response.starts_with("http/1.1 403"), "{response}");
     assert!(response.contains("\r\nconnection: close\r\n"), "{response}");
 }
 
 #[tokio::test]
 async fn a_refusal_of_a_body_without_a_length_ends_the_connection() {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     use tower::ServiceExt as _;
     // Chunked, on the wire: `Transfer-Encoding` announces the body.
     let addr = serve(app(Config::strict(), CsrfConfig::new())).await;
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let request = format!(
         "POST /echo HTTP/1.1\r\nhost: {addr}\r\nsec-fetch-site: cross-site\r\n\
          transfer-encoding: chunked\r\n\r\n3\r\na=1\r\n0\r\n\r\n"
     );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = Vec::new();
-    tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        stream.read_to_end(&mut response),
-    )
-    .await
-    .expect("the server ends the connection")
-    .expect("read");
-    let response = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    let response = mitten_testkit::exchange_until_closed(addr, request.as_bytes())
+        .await
+        .to_ascii_lowercase();
     assert!(response.starts_with("http/1.1 403"), "{response}");
     assert!(response.contains("\r\nconnection: close\r\n"), "{response}");
 

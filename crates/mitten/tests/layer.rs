@@ -11,7 +11,6 @@ use mitten::headers::{Banner, FrameOptions, SecurityHeaders};
 use mitten::{
     Config, ConfigError, Mitten, Nonce, RouteOverride, RouteOverrideLayer, TrustedProxies,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use mitten_testkit::serve;
@@ -414,13 +413,11 @@ async fn loopback_is_served_over_http_and_exemptions_work() {
 #[tokio::test]
 async fn request_without_host_is_refused_with_headers() {
     let addr = serve(app(Config::strict())).await;
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream
-        .write_all(b"GET / HTTP/1.0\r\nAccept: application/json\r\n\r\n")
-        .await
-        .expect("write");
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await.expect("read");
+    let raw = mitten_testkit::exchange_until_closed(
+        addr,
+        b"GET / HTTP/1.0\r\nAccept: application/json\r\n\r\n",
+    )
+    .await;
     assert!(raw.starts_with("HTTP/1.0 400"), "{raw}");
     let lower = raw.to_ascii_lowercase();
     assert!(lower.contains("x-frame-options: deny"), "{raw}");
@@ -435,22 +432,12 @@ async fn request_without_host_is_refused_with_headers() {
 async fn a_refused_request_with_a_chunked_body_ends_the_connection() {
     // Refused before any layer reads the body, which `Transfer-Encoding` announces.
     let addr = serve(app(Config::strict())).await;
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream
-        .write_all(
-            b"POST / HTTP/1.1\r\nhost: not a host\r\ntransfer-encoding: chunked\r\n\r\n\
-              3\r\na=1\r\n0\r\n\r\n",
-        )
-        .await
-        .expect("write");
-    let mut raw = String::new();
-    tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        stream.read_to_string(&mut raw),
+    let raw = mitten_testkit::exchange_until_closed(
+        addr,
+        b"POST / HTTP/1.1\r\nhost: not a host\r\ntransfer-encoding: chunked\r\n\r\n\
+          3\r\na=1\r\n0\r\n\r\n",
     )
-    .await
-    .expect("the server ends the connection")
-    .expect("read");
+    .await;
     assert!(raw.starts_with("HTTP/1.1 400"), "{raw}");
     assert!(
         raw.to_ascii_lowercase()

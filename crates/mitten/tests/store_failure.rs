@@ -99,13 +99,7 @@ async fn a_503_for_a_failed_write_still_ends_a_connection_whose_body_was_left_un
         .send()
         .await
         .expect("token");
-    let cookie = first.headers()["set-cookie"]
-        .to_str()
-        .expect("ascii")
-        .split(';')
-        .next()
-        .expect("pair")
-        .to_owned();
+    let cookie = mitten_testkit::cookie_pair(&first.headers()["set-cookie"]);
 
     failing.store(true, Ordering::SeqCst);
     let post = |body: Vec<u8>, content_type: &str| {
