@@ -4,6 +4,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use hashbrown::HashTable;
+
 use super::store::{Cas, SessionStore, StoreError, StoreFuture};
 use super::{Clock, Record, StoreKey, SystemClock};
 
@@ -42,37 +44,44 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct Shard {
-    records: HashMap<StoreKey, Entry, ByKeyBytes>,
-    /// Creation order, for eviction. Places are numbered by the creation that took them, and
-    /// the numbers run on without a gap, so they need not be stored: the place at the front was
-    /// taken by creation `creations - order.len()`. A place whose key is gone, or was created
-    /// again since (its entry has a later number), is skipped when met.
-    order: VecDeque<StoreKey>,
-    /// How many creations this shard has made (wrapping; the queue is far shorter than 2^32,
-    /// so two places it holds never share a number).
+    /// The live sessions, found by key: each a creation number, the place of its slot in
+    /// `slots`. Four bytes a session, so the table stays in the cache, and a new session writes
+    /// no cold line to it (a lookup compares the key in the slot it finds).
+    table: HashTable<u32>,
+    /// The sessions in the order they were created, each in a slot, with the holes the ones
+    /// removed since left. Slots are numbered by the creation that made them, and the numbers
+    /// run on without a gap, so they need not be stored: the slot at the front was made by
+    /// creation `creations - slots.len()`. A new session goes at the back, next to the last
+    /// one written; eviction takes the front.
+    slots: VecDeque<Slot>,
+    /// How many creations this shard has made (wrapping; the slots are far fewer than 2^32,
+    /// so two of them never share a number).
     creations: u32,
     users: HashMap<String, HashSet<StoreKey, ByKeyBytes>>,
+}
+
+/// A session's place in the creation order: its key, and its entry until it is removed.
+#[derive(Debug)]
+struct Slot {
+    key: StoreKey,
+    entry: Option<Entry>,
 }
 
 #[derive(Debug)]
 struct Entry {
     record: Arc<Record>,
     expires_at: u64,
-    /// The number of the creation that made this entry (its place in the eviction order). In
-    /// the room the other fields leave: an entry is no larger for it.
-    creation: u32,
     /// Whether the record has a user (and so a place in the user index). Kept here so that
     /// evicting a session does not read its record, which is cold by then, under the lock.
     has_user: bool,
 }
 
 impl Entry {
-    fn new(record: Arc<Record>, expires_at: u64, creation: u32) -> Self {
+    fn new(record: Arc<Record>, expires_at: u64) -> Self {
         Self {
             has_user: record.user_id.is_some(),
             record,
             expires_at,
-            creation,
         }
     }
 }
@@ -96,7 +105,7 @@ impl MemoryStore {
 
     /// How many sessions are held (expired ones not yet removed included).
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).records.len()).sum()
+        self.shards.iter().map(|s| lock(s).table.len()).sum()
     }
 
     /// Whether no session is held.
@@ -109,9 +118,16 @@ impl MemoryStore {
     }
 }
 
-/// Hashes a store key by eight of its own bytes. Keys are SHA-256 digests of IDs the server drew
+/// A store key's hash: eight of its own bytes. Keys are SHA-256 digests of IDs the server drew
 /// (a client's ID is only ever looked up, never stored), so they are spread evenly already and
 /// a keyed hash (the standard SipHash) would only cost time. Bytes 8..16: byte 0 picks the shard.
+fn key_hash(key: &StoreKey) -> u64 {
+    let mut middle = [0u8; 8];
+    middle.copy_from_slice(&key.0[8..16]);
+    u64::from_le_bytes(middle)
+}
+
+/// Hashes the keys of the user index as [`key_hash`] does.
 type ByKeyBytes = BuildHasherDefault<KeyBytesHasher>;
 
 #[derive(Default)]
@@ -123,11 +139,11 @@ impl Hasher for KeyBytesHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        match bytes.get(8..16).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+        match <&[u8; 32]>::try_from(bytes) {
             // The key's 32 bytes.
-            Some(middle) if bytes.len() == 32 => self.0 = u64::from_le_bytes(middle),
+            Ok(key) => self.0 = key_hash(&StoreKey(*key)),
             // Anything else (a length prefix): mixed in, never relied on.
-            _ => {
+            Err(_) => {
                 for &b in bytes {
                     self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
                 }
@@ -154,7 +170,41 @@ fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The slot of creation `creation`, in `slots` whose front slot was made by creation `front`.
+fn slot_of(slots: &VecDeque<Slot>, front: u32, creation: u32) -> Option<&Slot> {
+    slots.get(creation.wrapping_sub(front) as usize)
+}
+
 impl Shard {
+    /// The number of the creation that made the slot at the front.
+    fn front_creation(&self) -> u32 {
+        self.creations.wrapping_sub(self.slots.len() as u32)
+    }
+
+    /// The creation number of the live session under `key`.
+    fn find(&self, key: &StoreKey) -> Option<u32> {
+        let front = self.front_creation();
+        let slots = &self.slots;
+        self.table
+            .find(key_hash(key), |&creation| {
+                slot_of(slots, front, creation).is_some_and(|slot| slot.key == *key)
+            })
+            .copied()
+    }
+
+    /// The live session under `key`.
+    fn get(&self, key: &StoreKey) -> Option<&Entry> {
+        let creation = self.find(key)?;
+        slot_of(&self.slots, self.front_creation(), creation)?
+            .entry
+            .as_ref()
+    }
+
+    fn get_mut(&mut self, key: &StoreKey) -> Option<&mut Entry> {
+        let at = self.find(key)?.wrapping_sub(self.front_creation()) as usize;
+        self.slots.get_mut(at)?.entry.as_mut()
+    }
+
     fn index_user(&mut self, key: StoreKey, old: Option<&str>, new: Option<&str>) {
         if old == new {
             return;
@@ -172,63 +222,85 @@ impl Shard {
         }
     }
 
+    /// Adds a session under `key`, which holds none, as the newest.
+    fn push(&mut self, key: StoreKey, entry: Entry) {
+        let creation = self.creations;
+        self.creations = creation.wrapping_add(1);
+        self.slots.push_back(Slot {
+            key,
+            entry: Some(entry),
+        });
+        let front = self.front_creation();
+        let Self { table, slots, .. } = self;
+        // The hash of a number already in the table (when it grows): that of its slot's key.
+        table.insert_unique(key_hash(&key), creation, |&creation| {
+            slot_of(slots, front, creation).map_or(0, |slot| key_hash(&slot.key))
+        });
+    }
+
     /// Removes `key`, handing back its entry so that the caller can drop it after the lock.
     fn remove(&mut self, key: &StoreKey) -> Option<Entry> {
-        let entry = self.records.remove(key)?;
+        let front = self.front_creation();
+        let Self { table, slots, .. } = self;
+        let found = table
+            .find_entry(key_hash(key), |&creation| {
+                slot_of(slots, front, creation).is_some_and(|slot| slot.key == *key)
+            })
+            .ok()?;
+        let (creation, _) = found.remove();
+        let entry = slots
+            .get_mut(creation.wrapping_sub(front) as usize)?
+            .entry
+            .take()?;
+        self.drop_front_holes();
         if entry.has_user {
             self.index_user(*key, entry.record.user_id.as_deref(), None);
         }
         Some(entry)
     }
 
-    /// The number of the creation that took the place at the front of the queue.
-    fn front_creation(&self) -> u32 {
-        self.creations.wrapping_sub(self.order.len() as u32)
+    /// Drops the holes at the front, so that the oldest slot is a session's.
+    fn drop_front_holes(&mut self) {
+        while self.slots.front().is_some_and(|slot| slot.entry.is_none()) {
+            self.slots.pop_front();
+        }
     }
 
-    /// Drops the queue's stale places and numbers the others again, so that they run on without
-    /// a gap up to the last creation.
-    fn compact_order(&mut self) {
-        let mut number = self.front_creation();
-        let mut kept = VecDeque::with_capacity(self.records.len());
-        for key in std::mem::take(&mut self.order) {
-            if self.records.get(&key).is_some_and(|e| e.creation == number) {
-                kept.push_back(key);
-            }
-            number = number.wrapping_add(1);
+    /// Removes the oldest session.
+    fn evict_one(&mut self) -> Option<Entry> {
+        self.drop_front_holes();
+        let creation = self.front_creation();
+        let slot = self.slots.pop_front()?;
+        let entry = slot.entry?;
+        if let Ok(found) = self
+            .table
+            .find_entry(key_hash(&slot.key), |&c| c == creation)
+        {
+            found.remove();
         }
-        let first = self.creations.wrapping_sub(kept.len() as u32);
-        for (i, key) in kept.iter().enumerate() {
-            if let Some(entry) = self.records.get_mut(key) {
-                entry.creation = first.wrapping_add(i as u32);
-            }
+        self.drop_front_holes();
+        if entry.has_user {
+            self.index_user(slot.key, entry.record.user_id.as_deref(), None);
         }
-        self.order = kept;
+        Some(entry)
     }
 
-    fn evict_one(&mut self, now: &mut impl FnMut() -> u64) -> Option<Entry> {
-        while let Some(&key) = self.order.front() {
-            let creation = self.front_creation();
-            self.order.pop_front();
-            // Only the creation this place in the queue was taken for: a key removed and
-            // created again since is as new as its latest creation.
-            if self
-                .records
-                .get(&key)
-                .is_some_and(|e| e.creation == creation)
-            {
-                return self.remove(&key);
-            }
+    /// Drops the holes, and numbers the slots again so that they run on without a gap up to
+    /// the last creation.
+    fn compact(&mut self) {
+        let kept: VecDeque<Slot> = std::mem::take(&mut self.slots)
+            .into_iter()
+            .filter(|slot| slot.entry.is_some())
+            .collect();
+        self.slots = kept;
+        let front = self.front_creation();
+        let Self { table, slots, .. } = self;
+        table.clear();
+        for (i, slot) in slots.iter().enumerate() {
+            table.insert_unique(key_hash(&slot.key), front.wrapping_add(i as u32), |&c| {
+                slot_of(slots, front, c).map_or(0, |slot| key_hash(&slot.key))
+            });
         }
-        // The order queue lost track (cannot happen); fall back to any expired, then any.
-        let now = now();
-        let victim = self
-            .records
-            .iter()
-            .find(|(_, e)| e.expires_at <= now)
-            .or_else(|| self.records.iter().next())
-            .map(|(k, _)| *k);
-        victim.and_then(|key| self.remove(&key))
     }
 }
 
@@ -243,7 +315,7 @@ impl SessionStore for MemoryStore {
         now: u64,
     ) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
         let mut shard = self.shard(&key);
-        let found = match shard.records.get(&key) {
+        let found = match shard.get(&key) {
             Some(entry) if entry.expires_at > now => Some(Arc::clone(&entry.record)),
             Some(_) => {
                 shard.remove(&key);
@@ -269,7 +341,7 @@ impl SessionStore for MemoryStore {
         // the shard's lock then: a `Clock` must not block.)
         let mut now = None;
         let mut now = || *now.get_or_insert_with(|| self.clock.now());
-        let taken = match shard.records.get(&key) {
+        let taken = match shard.get(&key) {
             Some(entry) if entry.expires_at > now() => true,
             Some(_) => {
                 removed = shard.remove(&key);
@@ -279,27 +351,22 @@ impl SessionStore for MemoryStore {
         };
         let mut evicted = Evicted::new();
         if !taken {
-            if shard.records.len() >= self.max_per_shard {
-                // A full shard makes room for a few sessions at once: their cold slots are
-                // looked up (and their records freed) one after the other, so the CPU waits for
-                // several cache misses at a time instead of one per new session.
-                while shard.records.len() > self.max_per_shard - self.eviction_batch {
-                    match shard.evict_one(&mut now) {
+            if shard.table.len() >= self.max_per_shard {
+                // A full shard makes room for a few sessions at once: their records are freed
+                // one after the other, after the lock, so the CPU waits for several cache misses
+                // at a time instead of one per new session.
+                while shard.table.len() > self.max_per_shard - self.eviction_batch {
+                    match shard.evict_one() {
                         Some(entry) => evicted.push(entry),
                         None => break,
                     }
                 }
             }
             shard.index_user(key, None, record.user_id.as_deref());
-            let creation = shard.creations;
-            shard.creations = creation.wrapping_add(1);
-            shard
-                .records
-                .insert(key, Entry::new(record, expires_at, creation));
-            shard.order.push_back(key);
-            if shard.order.len() > 2 * self.max_per_shard {
-                // Drop the queue's stale places, so that it stays bounded.
-                shard.compact_order();
+            shard.push(key, Entry::new(record, expires_at));
+            if shard.slots.len() > 2 * self.max_per_shard {
+                // Drop the holes, so that the slots stay bounded.
+                shard.compact();
             }
         }
         drop(shard);
@@ -317,7 +384,7 @@ impl SessionStore for MemoryStore {
     ) -> StoreFuture<'_, Result<Cas, StoreError>> {
         let now = self.clock.now();
         let mut shard = self.shard(&key);
-        let outcome = match shard.records.get(&key) {
+        let outcome = match shard.get(&key) {
             Some(entry) if entry.expires_at <= now => {
                 let _expired = shard.remove(&key);
                 Cas::Missing
@@ -328,12 +395,11 @@ impl SessionStore for MemoryStore {
             }
             Some(entry) => {
                 let old_user = entry.record.user_id.clone();
-                let creation = entry.creation;
                 let record = at_version(record, expected_version + 1);
                 shard.index_user(key, old_user.as_deref(), record.user_id.as_deref());
-                shard
-                    .records
-                    .insert(key, Entry::new(record, expires_at, creation));
+                if let Some(entry) = shard.get_mut(&key) {
+                    *entry = Entry::new(record, expires_at);
+                }
                 Cas::Written
             }
         };
@@ -355,7 +421,7 @@ impl SessionStore for MemoryStore {
             let mut shard = lock(shard);
             if let Some(keys) = shard.users.remove(user_id) {
                 for key in keys {
-                    if shard.records.remove(&key).is_some() {
+                    if shard.remove(&key).is_some() {
                         removed += 1;
                     }
                 }
@@ -367,7 +433,6 @@ impl SessionStore for MemoryStore {
 
 #[cfg(test)]
 mod tests {
-    use std::hash::BuildHasher as _;
 
     use super::*;
     use crate::session::SessionId;
@@ -478,12 +543,12 @@ mod tests {
         // The fifth place: the three stale ones are dropped, and the queue is `oldest`, `newer`,
         // numbered again.
         create(newer);
-        assert_eq!(lock(&store.shards[0]).order.len(), 2);
+        assert_eq!(lock(&store.shards[0]).slots.len(), 2);
         create(newest);
         assert!(!held(oldest) && held(newer) && held(newest));
         create(last);
         assert!(!held(newer) && held(newest) && held(last));
-        assert_eq!(lock(&store.shards[0]).order.len(), 2);
+        assert_eq!(lock(&store.shards[0]).slots.len(), 2);
     }
 
     #[test]
@@ -499,7 +564,7 @@ mod tests {
         let held = |key: &StoreKey| held(&store, *key);
         for keys in &created {
             let len = lock(&store.shards[usize::from(keys[0].0[0]) % SHARDS])
-                .records
+                .table
                 .len();
             assert!((1_024 - EVICTION_BATCH..=1_024).contains(&len), "{len}");
             // Exactly the newest sessions of the shard are held.
@@ -510,11 +575,77 @@ mod tests {
     }
 
     #[test]
+    fn a_shard_is_a_map_that_evicts_in_creation_order() {
+        use crate::session::tests::block_on;
+        use std::collections::VecDeque;
+        // Random creations, deletions, updates and loads of a few keys of one shard, against a
+        // model: the keys held, oldest first, with their versions. Small shards, so that
+        // eviction, holes and compaction all happen often.
+        for per_shard in [1, 4, 128] {
+            let store = MemoryStore::new(SHARDS * per_shard);
+            let batch = (per_shard / 64).clamp(1, EVICTION_BATCH);
+            let keys: Vec<StoreKey> = (0..3 * per_shard + 2)
+                .map(|_| key_in_first_shard())
+                .collect();
+            let mut model: VecDeque<(StoreKey, u64)> = VecDeque::new();
+            let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+            let mut next = |n: usize| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                (seed % n as u64) as usize
+            };
+            for _ in 0..20_000 {
+                let key = keys[next(keys.len())];
+                let at = model.iter().position(|(k, _)| *k == key);
+                match next(4) {
+                    0 => {
+                        assert_eq!(create(&store, key, u64::MAX), at.is_none());
+                        if at.is_none() {
+                            if model.len() >= per_shard {
+                                while model.len() > per_shard - batch {
+                                    model.pop_front();
+                                }
+                            }
+                            model.push_back((key, 1));
+                        }
+                    }
+                    1 => {
+                        block_on(store.delete(key)).expect("delete");
+                        if let Some(at) = at {
+                            model.remove(at);
+                        }
+                    }
+                    2 => {
+                        let expected = at.map_or(1, |at| model[at].1);
+                        let record = Arc::new(Record::new(1));
+                        let outcome = block_on(store.update(key, record, expected, u64::MAX));
+                        match at {
+                            Some(at) => {
+                                assert!(matches!(outcome, Ok(Cas::Written)));
+                                model[at].1 += 1;
+                            }
+                            None => assert!(matches!(outcome, Ok(Cas::Missing))),
+                        }
+                    }
+                    _ => {
+                        let found = block_on(store.load(key)).expect("load");
+                        let version = at.map(|at| model[at].1);
+                        assert_eq!(found.map(|record| record.version), version);
+                    }
+                }
+                assert_eq!(store.len(), model.len());
+                assert!(lock(&store.shards[0]).slots.len() <= 2 * per_shard + 1);
+            }
+        }
+    }
+
+    #[test]
     fn key_hashes_spread_within_a_shard() {
         let hashes: HashSet<u64> = (0..2_000)
             .map(|_| SessionId::generate().store_key())
             .filter(|key| key.0[0] % 16 == 0)
-            .map(|key| ByKeyBytes::default().hash_one(key))
+            .map(|key| key_hash(&key))
             .collect();
         // About 125 keys land in shard 0; their hashes must not collide (nor share low bits).
         assert!(hashes.len() > 60, "{}", hashes.len());
