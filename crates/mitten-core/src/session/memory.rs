@@ -163,7 +163,8 @@ fn at_version(record: Arc<Record>, version: u64) -> Arc<Record> {
     Arc::new(record)
 }
 
-/// A poisoned shard still holds consistent data (every mutation is a single map operation).
+/// A poisoned shard still holds consistent data: nothing between the steps of a mutation can
+/// panic (only an allocation can fail there, and that aborts).
 fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     shard
         .lock()
@@ -288,11 +289,7 @@ impl Shard {
     /// Drops the holes, and numbers the slots again so that they run on without a gap up to
     /// the last creation.
     fn compact(&mut self) {
-        let kept: VecDeque<Slot> = std::mem::take(&mut self.slots)
-            .into_iter()
-            .filter(|slot| slot.entry.is_some())
-            .collect();
-        self.slots = kept;
+        self.slots.retain(|slot| slot.entry.is_some());
         let front = self.front_creation();
         let Self { table, slots, .. } = self;
         table.clear();
@@ -527,8 +524,8 @@ mod tests {
     }
 
     #[test]
-    fn compacting_the_queue_keeps_the_creation_order() {
-        // Two sessions per shard: the queue is compacted when it holds more than four places.
+    fn compacting_the_slots_keeps_the_creation_order() {
+        // Two sessions per shard: the slots are compacted when there are more than four.
         let store = MemoryStore::new(SHARDS * 2);
         let create = |key| assert!(create(&store, key, u64::MAX));
         let delete = |key| crate::session::tests::block_on(store.delete(key)).expect("delete");
@@ -540,7 +537,7 @@ mod tests {
             create(gone);
             delete(gone);
         }
-        // The fifth place: the three stale ones are dropped, and the queue is `oldest`, `newer`,
+        // The fifth slot: the three holes are dropped, and the slots are `oldest`, `newer`,
         // numbered again.
         create(newer);
         assert_eq!(lock(&store.shards[0]).slots.len(), 2);
@@ -574,20 +571,44 @@ mod tests {
         }
     }
 
+    /// Checks that the table, the slots and the user index of `shard` agree.
+    fn assert_consistent(shard: &Shard) {
+        let front = shard.front_creation();
+        let live: Vec<(u32, &Slot)> = (0u32..)
+            .zip(&shard.slots)
+            .map(|(i, slot)| (front.wrapping_add(i), slot))
+            .filter(|(_, slot)| slot.entry.is_some())
+            .collect();
+        assert_eq!(shard.table.len(), live.len());
+        for (creation, slot) in &live {
+            assert_eq!(shard.find(&slot.key), Some(*creation));
+        }
+        assert!(shard.slots.front().is_none_or(|slot| slot.entry.is_some()));
+        let with_user = live
+            .iter()
+            .filter(|(_, slot)| slot.entry.as_ref().is_some_and(|e| e.has_user))
+            .count();
+        let indexed: usize = shard.users.values().map(HashSet::len).sum();
+        assert_eq!(indexed, with_user);
+    }
+
     #[test]
     fn a_shard_is_a_map_that_evicts_in_creation_order() {
         use crate::session::tests::block_on;
         use std::collections::VecDeque;
-        // Random creations, deletions, updates and loads of a few keys of one shard, against a
-        // model: the keys held, oldest first, with their versions. Small shards, so that
-        // eviction, holes and compaction all happen often.
+        // Random creations, deletions, updates (some changing the user), loads and logouts
+        // everywhere of a few keys of one shard, against a model: the keys held, oldest first,
+        // each with its record's version and mark. Small shards, so that eviction, holes and
+        // compaction all happen often, and creation numbers that wrap.
         for per_shard in [1, 4, 128] {
             let store = MemoryStore::new(SHARDS * per_shard);
+            lock(&store.shards[0]).creations = u32::MAX - 1_000;
             let batch = (per_shard / 64).clamp(1, EVICTION_BATCH);
             let keys: Vec<StoreKey> = (0..3 * per_shard + 2)
                 .map(|_| key_in_first_shard())
                 .collect();
-            let mut model: VecDeque<(StoreKey, u64)> = VecDeque::new();
+            // (key, version, mark, user)
+            let mut model: VecDeque<(StoreKey, u64, u64, Option<String>)> = VecDeque::new();
             let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
             let mut next = |n: usize| {
                 seed ^= seed << 13;
@@ -595,47 +616,70 @@ mod tests {
                 seed ^= seed << 17;
                 (seed % n as u64) as usize
             };
-            for _ in 0..20_000 {
+            // A record that says which write made it.
+            let record = |mark: u64, user: &Option<String>| {
+                let mut record = Record::new(1);
+                record.created_at = mark;
+                record.user_id = user.clone();
+                Arc::new(record)
+            };
+            for mark in 0..20_000u64 {
                 let key = keys[next(keys.len())];
-                let at = model.iter().position(|(k, _)| *k == key);
-                match next(4) {
-                    0 => {
-                        assert_eq!(create(&store, key, u64::MAX), at.is_none());
+                let at = model.iter().position(|(k, ..)| *k == key);
+                let user = [None, Some("ann".to_owned()), Some("bob".to_owned())][next(3)].clone();
+                match next(9) {
+                    0..=2 => {
+                        let created = block_on(store.create(key, record(mark, &user), u64::MAX));
+                        assert_eq!(created.expect("create"), at.is_none());
                         if at.is_none() {
                             if model.len() >= per_shard {
                                 while model.len() > per_shard - batch {
                                     model.pop_front();
                                 }
                             }
-                            model.push_back((key, 1));
+                            model.push_back((key, 1, mark, user));
                         }
                     }
-                    1 => {
+                    3 => {
                         block_on(store.delete(key)).expect("delete");
                         if let Some(at) = at {
                             model.remove(at);
                         }
                     }
-                    2 => {
+                    4 | 5 => {
                         let expected = at.map_or(1, |at| model[at].1);
-                        let record = Arc::new(Record::new(1));
-                        let outcome = block_on(store.update(key, record, expected, u64::MAX));
+                        let outcome =
+                            block_on(store.update(key, record(mark, &user), expected, u64::MAX));
                         match at {
                             Some(at) => {
                                 assert!(matches!(outcome, Ok(Cas::Written)));
                                 model[at].1 += 1;
+                                model[at].2 = mark;
+                                model[at].3 = user;
                             }
                             None => assert!(matches!(outcome, Ok(Cas::Missing))),
                         }
                     }
+                    6 => {
+                        if let Some(user) = &user {
+                            let removed =
+                                block_on(store.delete_all_for_user(user)).expect("logout");
+                            let before = model.len();
+                            model.retain(|(.., u)| u.as_ref() != Some(user));
+                            assert_eq!(removed, (before - model.len()) as u64);
+                        }
+                    }
                     _ => {
                         let found = block_on(store.load(key)).expect("load");
-                        let version = at.map(|at| model[at].1);
-                        assert_eq!(found.map(|record| record.version), version);
+                        let expected = at.map(|at| (model[at].1, model[at].2, model[at].3.clone()));
+                        let found = found.map(|r| (r.version, r.created_at, r.user_id.clone()));
+                        assert_eq!(found, expected);
                     }
                 }
                 assert_eq!(store.len(), model.len());
-                assert!(lock(&store.shards[0]).slots.len() <= 2 * per_shard + 1);
+                let shard = lock(&store.shards[0]);
+                assert!(shard.slots.len() <= 2 * per_shard);
+                assert_consistent(&shard);
             }
         }
     }
