@@ -193,17 +193,14 @@ impl Shard {
             .copied()
     }
 
-    /// The live session under `key`.
-    fn get(&self, key: &StoreKey) -> Option<&Entry> {
-        let creation = self.find(key)?;
-        slot_of(&self.slots, self.front_creation(), creation)?
-            .entry
-            .as_ref()
+    /// Where in `slots` the live session under `key` is.
+    fn position(&self, key: &StoreKey) -> Option<usize> {
+        Some(self.find(key)?.wrapping_sub(self.front_creation()) as usize)
     }
 
-    fn get_mut(&mut self, key: &StoreKey) -> Option<&mut Entry> {
-        let at = self.find(key)?.wrapping_sub(self.front_creation()) as usize;
-        self.slots.get_mut(at)?.entry.as_mut()
+    /// The live session under `key`.
+    fn get(&self, key: &StoreKey) -> Option<&Entry> {
+        self.slots.get(self.position(key)?)?.entry.as_ref()
     }
 
     fn index_user(&mut self, key: StoreKey, old: Option<&str>, new: Option<&str>) {
@@ -381,24 +378,27 @@ impl SessionStore for MemoryStore {
     ) -> StoreFuture<'_, Result<Cas, StoreError>> {
         let now = self.clock.now();
         let mut shard = self.shard(&key);
-        let outcome = match shard.get(&key) {
-            Some(entry) if entry.expires_at <= now => {
+        // Found once: nothing below moves the slots.
+        let at = shard.position(&key);
+        let found = at.and_then(|at| shard.slots.get(at)?.entry.as_ref());
+        let outcome = match (at, found) {
+            (_, Some(entry)) if entry.expires_at <= now => {
                 let _expired = shard.remove(&key);
                 Cas::Missing
             }
-            None => Cas::Missing,
-            Some(entry) if entry.record.version != expected_version => {
+            (Some(_), Some(entry)) if entry.record.version != expected_version => {
                 Cas::Conflict(Arc::clone(&entry.record))
             }
-            Some(entry) => {
+            (Some(at), Some(entry)) => {
                 let old_user = entry.record.user_id.clone();
                 let record = at_version(record, expected_version + 1);
                 shard.index_user(key, old_user.as_deref(), record.user_id.as_deref());
-                if let Some(entry) = shard.get_mut(&key) {
-                    *entry = Entry::new(record, expires_at);
+                if let Some(slot) = shard.slots.get_mut(at) {
+                    slot.entry = Some(Entry::new(record, expires_at));
                 }
                 Cas::Written
             }
+            _ => Cas::Missing,
         };
         StoreFuture::ready(Ok(outcome))
     }
