@@ -52,7 +52,8 @@ struct Shard {
     /// removed since left. Slots are numbered by the creation that made them, and the numbers
     /// run on without a gap, so they need not be stored: the slot at the front was made by
     /// creation `creations - slots.len()`. A new session goes at the back, next to the last
-    /// one written; eviction takes the front.
+    /// one written; eviction takes the front, which is never a hole (holes that reach it are
+    /// dropped at once).
     slots: VecDeque<Slot>,
     /// How many creations this shard has made (wrapping; the slots are far fewer than 2^32,
     /// so two of them never share a number).
@@ -171,9 +172,32 @@ fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The slot of creation `creation`, in `slots` whose front slot was made by creation `front`.
-fn slot_of(slots: &VecDeque<Slot>, front: u32, creation: u32) -> Option<&Slot> {
-    slots.get(creation.wrapping_sub(front) as usize)
+/// Where the slot of creation `creation` is, in slots whose front slot was made by creation
+/// `front`.
+fn index_of(front: u32, creation: u32) -> usize {
+    creation.wrapping_sub(front) as usize
+}
+
+/// Whether the slot a creation number names holds `key`: the table's equality.
+fn holds<'a>(
+    slots: &'a VecDeque<Slot>,
+    front: u32,
+    key: &'a StoreKey,
+) -> impl Fn(&u32) -> bool + 'a {
+    move |&creation| {
+        slots
+            .get(index_of(front, creation))
+            .is_some_and(|slot| slot.key == *key)
+    }
+}
+
+/// The hash of a number in the table: that of its slot's key (for the table's growth).
+fn rehash(slots: &VecDeque<Slot>, front: u32) -> impl Fn(&u32) -> u64 + '_ {
+    move |&creation| {
+        slots
+            .get(index_of(front, creation))
+            .map_or(0, |slot| key_hash(&slot.key))
+    }
 }
 
 impl Shard {
@@ -184,18 +208,13 @@ impl Shard {
 
     /// The creation number of the live session under `key`.
     fn find(&self, key: &StoreKey) -> Option<u32> {
-        let front = self.front_creation();
-        let slots = &self.slots;
-        self.table
-            .find(key_hash(key), |&creation| {
-                slot_of(slots, front, creation).is_some_and(|slot| slot.key == *key)
-            })
-            .copied()
+        let holds = holds(&self.slots, self.front_creation(), key);
+        self.table.find(key_hash(key), holds).copied()
     }
 
     /// Where in `slots` the live session under `key` is.
     fn position(&self, key: &StoreKey) -> Option<usize> {
-        Some(self.find(key)?.wrapping_sub(self.front_creation()) as usize)
+        Some(index_of(self.front_creation(), self.find(key)?))
     }
 
     /// The live session under `key`.
@@ -230,10 +249,7 @@ impl Shard {
         });
         let front = self.front_creation();
         let Self { table, slots, .. } = self;
-        // The hash of a number already in the table (when it grows): that of its slot's key.
-        table.insert_unique(key_hash(&key), creation, |&creation| {
-            slot_of(slots, front, creation).map_or(0, |slot| key_hash(&slot.key))
-        });
+        table.insert_unique(key_hash(&key), creation, rehash(slots, front));
     }
 
     /// Removes `key`, handing back its entry so that the caller can drop it after the lock.
@@ -241,15 +257,10 @@ impl Shard {
         let front = self.front_creation();
         let Self { table, slots, .. } = self;
         let found = table
-            .find_entry(key_hash(key), |&creation| {
-                slot_of(slots, front, creation).is_some_and(|slot| slot.key == *key)
-            })
+            .find_entry(key_hash(key), holds(slots, front, key))
             .ok()?;
         let (creation, _) = found.remove();
-        let entry = slots
-            .get_mut(creation.wrapping_sub(front) as usize)?
-            .entry
-            .take()?;
+        let entry = slots.get_mut(index_of(front, creation))?.entry.take()?;
         self.drop_front_holes();
         if entry.has_user {
             self.index_user(*key, entry.record.user_id.as_deref(), None);
@@ -264,9 +275,8 @@ impl Shard {
         }
     }
 
-    /// Removes the oldest session.
+    /// Removes the oldest session (the front slot's: there is never a hole at the front).
     fn evict_one(&mut self) -> Option<Entry> {
-        self.drop_front_holes();
         let creation = self.front_creation();
         let slot = self.slots.pop_front()?;
         let entry = slot.entry?;
@@ -291,9 +301,11 @@ impl Shard {
         let Self { table, slots, .. } = self;
         table.clear();
         for (i, slot) in slots.iter().enumerate() {
-            table.insert_unique(key_hash(&slot.key), front.wrapping_add(i as u32), |&c| {
-                slot_of(slots, front, c).map_or(0, |slot| key_hash(&slot.key))
-            });
+            table.insert_unique(
+                key_hash(&slot.key),
+                front.wrapping_add(i as u32),
+                rehash(slots, front),
+            );
         }
     }
 }
