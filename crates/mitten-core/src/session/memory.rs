@@ -200,6 +200,18 @@ fn rehash(slots: &VecDeque<Slot>, front: u32) -> impl Fn(&u32) -> u64 + '_ {
     }
 }
 
+/// Grows a full ring of slots no further than `bound` while it holds fewer: a ring exactly the
+/// size of the bound is full when the shard is, and then each new slot is written where an
+/// evicted one was just read, in a line still in the cache, rather than in one last written a
+/// whole ring ago. Past the bound (holes left by removals) it grows as usual.
+fn make_room(slots: &mut VecDeque<Slot>, bound: usize) {
+    let len = slots.len();
+    if len == slots.capacity() && len < bound {
+        let doubled = len.saturating_mul(2).max(4);
+        slots.reserve_exact(doubled.min(bound) - len);
+    }
+}
+
 impl Shard {
     /// The number of the creation that made the slot at the front.
     fn front_creation(&self) -> u32 {
@@ -239,10 +251,12 @@ impl Shard {
         }
     }
 
-    /// Adds a session under `key`, which holds none, as the newest.
-    fn push(&mut self, key: StoreKey, entry: Entry) {
+    /// Adds a session under `key`, which holds none, as the newest. `bound` is the shard's
+    /// bound on live sessions.
+    fn push(&mut self, key: StoreKey, entry: Entry, bound: usize) {
         let creation = self.creations;
         self.creations = creation.wrapping_add(1);
+        make_room(&mut self.slots, bound);
         self.slots.push_back(Slot {
             key,
             entry: Some(entry),
@@ -294,9 +308,10 @@ impl Shard {
     }
 
     /// Drops the holes, and numbers the slots again so that they run on without a gap up to
-    /// the last creation.
-    fn compact(&mut self) {
+    /// the last creation. The ring is given back the size of the bound (see [`make_room`]).
+    fn compact(&mut self, bound: usize) {
         self.slots.retain(|slot| slot.entry.is_some());
+        self.slots.shrink_to(bound);
         let front = self.front_creation();
         let Self { table, slots, .. } = self;
         table.clear();
@@ -369,10 +384,10 @@ impl SessionStore for MemoryStore {
                 }
             }
             shard.index_user(key, None, record.user_id.as_deref());
-            shard.push(key, Entry::new(record, expires_at));
+            shard.push(key, Entry::new(record, expires_at), self.max_per_shard);
             if shard.slots.len() > 2 * self.max_per_shard {
                 // Drop the holes, so that the slots stay bounded.
-                shard.compact();
+                shard.compact(self.max_per_shard);
             }
         }
         drop(shard);
@@ -558,6 +573,31 @@ mod tests {
         create(last);
         assert!(!held(newer) && held(newest) && held(last));
         assert_eq!(lock(&store.shards[0]).slots.len(), 2);
+    }
+
+    #[test]
+    fn a_full_shards_ring_is_the_size_of_its_bound() {
+        // 100 per shard: a ring grown by doubling would hold 128.
+        let store = MemoryStore::new(SHARDS * 100);
+        let capacity = || lock(&store.shards[0]).slots.capacity();
+        for _ in 0..300 {
+            assert!(create(&store, key_in_first_shard(), u64::MAX));
+        }
+        assert_eq!(capacity(), 100);
+        // Holes let it grow past the bound, up to twice it; compaction gives the room back.
+        let slots = || lock(&store.shards[0]).slots.len();
+        let hole = || {
+            let gone = key_in_first_shard();
+            assert!(create(&store, gone, u64::MAX));
+            crate::session::tests::block_on(store.delete(gone)).expect("delete");
+        };
+        while slots() < 200 {
+            hole();
+        }
+        assert_eq!(capacity(), 200);
+        hole();
+        assert!(slots() <= 100);
+        assert_eq!(capacity(), 100);
     }
 
     #[test]
