@@ -1,4 +1,6 @@
 //! The CSRF check inside the Mitten layer, and the state the `CsrfToken` extractor renders from.
+//! The service decides tier 1 at once; the token tier, which may read the body, is in
+//! `csrf_verify`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,21 +11,13 @@ use bytes::Bytes;
 use http::header::{SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body::Body;
-use mitten_core::csrf::{
-    Binding, COOKIE_NAME, CookieSecret, CsrfFailure, CsrfPolicy, Precheck, TokenMode,
-    token_from_headers,
-};
-use mitten_core::{Policy, Rejection, RequestView};
+use mitten_core::csrf::{Binding, COOKIE_NAME, CookieSecret, CsrfPolicy, Precheck, TokenMode};
+use mitten_core::{Policy, RequestView};
 use tower_service::Service;
 
 use crate::body::MittenBody;
-use crate::csrf_body::{read_body, token_body, token_in_body};
+use crate::csrf_verify::{BodyRead, Refusal, Refused, refusal, report_only, verify_token};
 use crate::reject;
-
-/// The session key under which one-time tokens already used are remembered.
-const USED_TOKENS_KEY: &str = "_mitten.csrf.used";
-/// How many used one-time tokens a session remembers.
-const USED_TOKENS_KEPT: usize = 256;
 
 /// What a handler needs to render a token for this request; in the request's
 /// [`MittenRequest`](crate::MittenRequest).
@@ -352,244 +346,6 @@ fn prepare<B>(request: &mut Request<B>, policy: &Policy, csrf: &Arc<CsrfPolicy>)
         session,
         cookie_secret,
         wants_json,
-    }
-}
-
-/// The response to a refused request, logged without any secret. A request whose body was left
-/// unread is answered with the connection's end.
-fn refusal<B>(refused: Refused, wants_json: bool) -> Response<MittenBody<B>> {
-    let Refused {
-        refusal,
-        method,
-        path,
-        body_unread,
-    } = refused;
-    let rejection = match refusal {
-        Refusal::Csrf(failure) => Rejection::Csrf(failure),
-        Refusal::TooLarge => Rejection::PayloadTooLarge,
-        Refusal::StoreUnavailable => Rejection::SessionStoreUnavailable,
-    };
-    tracing::warn!(target: "mitten", reason = rejection.code(), %method, path, "CSRF check refused a request");
-    let mut response = reject::rejection_response(rejection, wants_json);
-    if body_unread {
-        reject::close_connection(&mut response);
-    }
-    response
-}
-
-/// Why the check refused a request.
-#[derive(Debug, Clone, Copy)]
-enum Refusal {
-    Csrf(CsrfFailure),
-    TooLarge,
-    StoreUnavailable,
-}
-
-/// A refusal, with the method and path it is logged with.
-struct Refused {
-    refusal: Refusal,
-    method: http::Method,
-    path: String,
-    /// The request announced a body that was not read to its end.
-    body_unread: bool,
-}
-
-impl Refused {
-    fn new(refusal: Refusal, parts: &http::request::Parts, body_read: BodyRead) -> Self {
-        Self {
-            refusal,
-            method: parts.method.clone(),
-            path: parts.uri.path().to_owned(),
-            body_unread: match body_read {
-                BodyRead::Whole => false,
-                BodyRead::Partly => true,
-                BodyRead::No { body_left } => body_left,
-            },
-        }
-    }
-}
-
-/// How much of the request's body the check read before its verdict.
-#[derive(Debug, Clone, Copy)]
-enum BodyRead {
-    /// None of it; `body_left` if the request has one (see [`reject::has_body`]).
-    No {
-        body_left: bool,
-    },
-    Partly,
-    Whole,
-}
-
-impl BodyRead {
-    /// None of `body`, the body of a request with `headers`.
-    fn none_of<B: Body>(headers: &http::HeaderMap, body: &B) -> Self {
-        Self::No {
-            body_left: reject::has_body(headers, body),
-        }
-    }
-}
-
-/// In report-only mode a refusal is logged and the request goes on; otherwise it is refused.
-fn report_only<B>(
-    csrf: &CsrfPolicy,
-    refusal: Refusal,
-    request: Request<B>,
-    body_read: BodyRead,
-) -> Result<Request<B>, Refused> {
-    if csrf.is_report_only() {
-        if let Refusal::Csrf(failure) = refusal {
-            tracing::warn!(target: "mitten", reason = failure.code(), method = %request.method(), path = request.uri().path(), "CSRF check would refuse this request (report-only)");
-        }
-        return Ok(request);
-    }
-    let (parts, _body) = request.into_parts();
-    Err(Refused::new(refusal, &parts, body_read))
-}
-
-/// The token tier for one request. The request travels as its parts and body until the end, so
-/// that the boxed future holds one copy of them (it is allocated for every checked request).
-async fn verify_token<B>(
-    parts: http::request::Parts,
-    body: B,
-    csrf: Arc<CsrfPolicy>,
-    session: Option<mitten_core::session::Session>,
-    cookie_secret: Option<CookieSecret>,
-) -> Result<Request<B>, Refused>
-where
-    B: Body<Data = Bytes> + From<Bytes>,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let csrf = &*csrf;
-    let header_token = match token_from_headers(&parts.headers) {
-        Ok(token) => token.map(str::to_owned),
-        Err(failure) => {
-            let read = BodyRead::none_of(&parts.headers, &body);
-            let request = Request::from_parts(parts, body);
-            return report_only(csrf, Refusal::Csrf(failure), request, read);
-        }
-    };
-    // The body as it came, or its bytes when the token had to be read from them (the token then
-    // borrows from them until the verdict).
-    let kind = match header_token {
-        Some(_) => None,
-        None => token_body(&parts.headers, csrf.token_in_json()),
-    };
-    let body = match kind {
-        Some(kind) => {
-            let limit = csrf.body_limit(parts.uri.path());
-            let Ok(bytes) = read_body(body, limit).await else {
-                // Too large (or cut short): never passed on unchecked.
-                return Err(Refused::new(Refusal::TooLarge, &parts, BodyRead::Partly));
-            };
-            CheckedBody::Read(kind, bytes)
-        }
-        None => CheckedBody::Stream(body),
-    };
-    let body_token = match &body {
-        CheckedBody::Read(kind, bytes) => token_in_body(kind, bytes).await,
-        CheckedBody::Stream(_) => Ok(None),
-    };
-    let body_token = match body_token {
-        Ok(token) => token,
-        Err(()) => {
-            let read = body.read(&parts.headers);
-            let request = Request::from_parts(parts, body.into_body());
-            let refusal = Refusal::Csrf(CsrfFailure::DuplicateToken);
-            return report_only(csrf, refusal, request, read);
-        }
-    };
-    let token = header_token.as_deref().or(body_token.as_deref());
-    let verdict = match &session {
-        Some(session) => match session.load().await {
-            Ok(()) => verdict(csrf, token, session).await,
-            // The store is down: fail closed, as the session layer does.
-            Err(_) => {
-                return Err(Refused::new(
-                    Refusal::StoreUnavailable,
-                    &parts,
-                    body.read(&parts.headers),
-                ));
-            }
-        },
-        None => csrf.verify(
-            token,
-            cookie_secret.as_ref().map(CookieSecret::binding),
-            None,
-        ),
-    };
-    drop(body_token);
-    match verdict {
-        Ok(()) => Ok(Request::from_parts(parts, body.into_body())),
-        Err(failure) => {
-            let read = body.read(&parts.headers);
-            let request = Request::from_parts(parts, body.into_body());
-            report_only(csrf, Refusal::Csrf(failure), request, read)
-        }
-    }
-}
-
-/// A checked request's body: passed on as it came, or read whole because the token is in it.
-enum CheckedBody<B> {
-    Stream(B),
-    Read(crate::csrf_body::TokenBody, Bytes),
-}
-
-impl<B: Body> CheckedBody<B> {
-    /// How much of the body, that of a request with `headers`, the check read.
-    fn read(&self, headers: &http::HeaderMap) -> BodyRead {
-        match self {
-            Self::Stream(body) => BodyRead::none_of(headers, body),
-            Self::Read(..) => BodyRead::Whole,
-        }
-    }
-}
-
-impl<B: From<Bytes>> CheckedBody<B> {
-    /// The body for the application: the same stream, or the same bytes.
-    fn into_body(self) -> B {
-        match self {
-            Self::Stream(body) => body,
-            Self::Read(_, bytes) => B::from(bytes),
-        }
-    }
-}
-
-async fn verdict(
-    csrf: &CsrfPolicy,
-    token: Option<&str>,
-    session: &mitten_core::session::Session,
-) -> Result<(), CsrfFailure> {
-    let secret = session.existing_binding_secret();
-    let binding = secret.as_ref().map(|s| Binding::Session(s.as_bytes()));
-    match csrf.mode() {
-        TokenMode::PerSession => csrf.verify(token, binding, session.user_id().as_deref()),
-        TokenMode::OneTime { max_age } => {
-            let token = token.ok_or(CsrfFailure::TokenMissing)?;
-            let Some(binding) = binding else {
-                return Err(CsrfFailure::NoBinding);
-            };
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            let nonce = csrf
-                .token_key()
-                .verify_once(token, binding, now, max_age)
-                .ok_or(CsrfFailure::TokenInvalid)?;
-            let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
-            let mut used: Vec<(String, u64)> = session.get(USED_TOKENS_KEY).unwrap_or_default();
-            if used.iter().any(|(n, _)| *n == nonce) {
-                return Err(CsrfFailure::TokenReused);
-            }
-            used.retain(|(_, at)| now.saturating_sub(*at) <= max_age);
-            used.push((nonce, now));
-            if used.len() > USED_TOKENS_KEPT {
-                let excess = used.len() - USED_TOKENS_KEPT;
-                used.drain(..excess);
-            }
-            session
-                .insert(USED_TOKENS_KEY, used)
-                .map_err(|_| CsrfFailure::TokenInvalid)
-        }
     }
 }
 

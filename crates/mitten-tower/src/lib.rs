@@ -42,6 +42,8 @@ mod context;
 mod csrf;
 #[cfg(feature = "csrf")]
 mod csrf_body;
+#[cfg(feature = "csrf")]
+mod csrf_verify;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
