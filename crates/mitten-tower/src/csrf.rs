@@ -1,6 +1,6 @@
 //! The CSRF check inside the Mitten layer, and the state the `CsrfToken` extractor renders from.
-//! The service decides tier 1 at once; the token tier, which may read the body, is in
-//! `csrf_verify`.
+//! The service decides tier 1 at once; the token tier, which may read the body, and the refusal
+//! of either tier (or its report-only pass) are in `csrf_verify`.
 
 use std::future::Future;
 use std::pin::Pin;

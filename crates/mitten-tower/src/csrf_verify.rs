@@ -1,6 +1,6 @@
 //! The CSRF check's token tier for one request: the token found in the headers or the body (read
-//! whole only then, and passed on byte for byte), its verdict against the session or the CSRF
-//! cookie, and the refusal when it fails.
+//! whole only then, and passed on byte for byte) and its verdict against the session or the CSRF
+//! cookie. Also the refusal of a request either tier fails, or, in report-only mode, its pass.
 
 use std::sync::Arc;
 
