@@ -155,8 +155,33 @@ async fn nonce_middleware(mut request: Request, next: Next) -> Response {
     response
 }
 
+/// axum-helmet's defaults less its own `Content-Security-Policy`: helmet sits outside the nonce
+/// middleware and inserts its headers last, so its static policy would replace the nonce'd one.
+/// The rest is `Helmet::default()`, header for header.
 fn helmet() -> axum_helmet::HelmetLayer {
-    axum_helmet::HelmetLayer::try_from(axum_helmet::Helmet::default()).expect("valid")
+    use axum_helmet::{
+        CrossOriginOpenerPolicy, CrossOriginResourcePolicy, Helmet, OriginAgentCluster,
+        ReferrerPolicy, StrictTransportSecurity, XContentTypeOptions, XDNSPrefetchControl,
+        XDownloadOptions, XFrameOptions, XPermittedCrossDomainPolicies, XXSSProtection,
+    };
+    Helmet::new()
+        .add(CrossOriginOpenerPolicy::same_origin())
+        .add(CrossOriginResourcePolicy::same_origin())
+        .add(OriginAgentCluster::new(true))
+        .add(ReferrerPolicy::no_referrer())
+        .add(
+            StrictTransportSecurity::new()
+                .max_age(15_552_000)
+                .include_sub_domains(),
+        )
+        .add(XContentTypeOptions::nosniff())
+        .add(XDNSPrefetchControl::off())
+        .add(XDownloadOptions::noopen())
+        .add(XFrameOptions::same_origin())
+        .add(XPermittedCrossDomainPolicies::none())
+        .add(XXSSProtection::off())
+        .try_into()
+        .expect("valid")
 }
 
 /// axum-helmet plus a nonce middleware: the peer of Mitten's header path.
@@ -217,4 +242,47 @@ pub fn all() -> [(&'static str, Router); 5] {
         ),
     ]
     .map(|(name, router)| (name, router.with_state(())))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::header::CONTENT_SECURITY_POLICY;
+    use tower::ServiceExt as _;
+
+    /// The header stacks compared must both send a per-request nonce in their CSP: a peer whose
+    /// static policy replaced the nonce'd one would be measured doing less than Mitten.
+    #[tokio::test]
+    async fn every_protected_stack_sends_a_nonce_in_its_policy() {
+        let stacks = [
+            ("mitten headers", super::mitten_headers()),
+            ("mitten full", super::mitten_full()),
+            ("peer headers", super::peer_headers()),
+            ("peer full", super::peer_full()),
+        ];
+        for (name, router) in stacks {
+            let response = router
+                .with_state(())
+                .oneshot(crate::visit::get())
+                .await
+                .expect("response");
+            let csp = response
+                .headers()
+                .get(CONTENT_SECURITY_POLICY)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            assert!(
+                csp.contains("script-src 'nonce-"),
+                "{name} sends no nonce: {csp:?}"
+            );
+            assert_eq!(
+                response
+                    .headers()
+                    .get_all(CONTENT_SECURITY_POLICY)
+                    .iter()
+                    .count(),
+                1,
+                "{name}"
+            );
+        }
+    }
 }
