@@ -975,15 +975,22 @@ async fn referer_check_runs_behind_tls() {
         }
         request.send()
     };
-    // No Origin, no Fetch Metadata: the strict Referer check decides.
-    assert_eq!(
-        post(Some("https://evil.example/x".into()))
-            .await
-            .expect("response")
-            .status()
-            .as_u16(),
-        403
-    );
+    // No Origin, no Fetch Metadata: the strict Referer check decides. The refusal carries the
+    // header bundle, HSTS included over TLS.
+    let refused = post(Some("https://evil.example/x".into()))
+        .await
+        .expect("response");
+    assert_eq!(refused.status().as_u16(), 403);
+    for header in [
+        "strict-transport-security",
+        "content-security-policy",
+        "x-frame-options",
+    ] {
+        assert!(
+            refused.headers().contains_key(header),
+            "{header} on a refusal"
+        );
+    }
     assert_eq!(
         post(Some(format!("{}/form", url.replace("https", "http"))))
             .await

@@ -3,8 +3,7 @@
 
 #![allow(clippy::panic)] // A test fails by panicking.
 
-use std::collections::BTreeMap;
-use std::net::SocketAddr;
+mod support;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -14,6 +13,7 @@ use mitten::session::{MemoryStore, SessionConfig, Sessions};
 use mitten::{Config, CsrfToken, Mitten, Session, TrustedProxies};
 use mitten_testkit::serve;
 use rand::Rng as _;
+use support::{Client, percent_encode};
 
 fn app(config: Config, csrf: CsrfConfig) -> Router {
     let sessions = Sessions::new(MemoryStore::new(1_000), SessionConfig::new()).expect("valid");
@@ -40,94 +40,6 @@ fn app(config: Config, csrf: CsrfConfig) -> Router {
             }),
         )
         .layer(mitten.layer())
-}
-
-/// Cookies and same-origin headers, like the site's own page.
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    cookies: BTreeMap<String, String>,
-}
-
-impl Client {
-    fn new(addr: SocketAddr) -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            base: format!("http://{addr}"),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn remember(&mut self, response: &reqwest::Response) {
-        for set in response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-        {
-            let pair = set.split(';').next().unwrap_or_default();
-            if let Some((name, value)) = pair.split_once('=') {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-    }
-
-    async fn token(&mut self) -> String {
-        let response = self
-            .http
-            .get(format!("{}/token", self.base))
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .expect("token");
-        self.remember(&response);
-        response.text().await.expect("body")
-    }
-
-    async fn post(
-        &mut self,
-        path: &str,
-        content_type: &str,
-        body: Vec<u8>,
-        extra: &[(&str, &str)],
-    ) -> reqwest::Response {
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .header("content-type", content_type)
-            .body(body);
-        for (name, value) in extra {
-            request = request.header(*name, *value);
-        }
-        let response = request.send().await.expect("post");
-        self.remember(&response);
-        response
-    }
-}
-
-fn percent_encode(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                char::from(*b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[tokio::test]
