@@ -11,7 +11,7 @@ use support::Demo;
 struct Browser {
     client: reqwest::Client,
     url: String,
-    cookies: std::collections::BTreeMap<String, String>,
+    cookies: mitten_testkit::CookieJar,
 }
 
 impl Browser {
@@ -24,28 +24,11 @@ impl Browser {
     }
 
     fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
+        self.cookies.header()
     }
 
     fn remember(&mut self, response: &reqwest::Response) {
-        for set in response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-        {
-            let pair = set.split(';').next().unwrap_or_default();
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if set.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
+        self.cookies.remember(response.headers());
     }
 
     async fn get(&mut self, path: &str) -> reqwest::Response {
@@ -549,11 +532,11 @@ async fn login_flow(extra_args: &[&str]) {
         set_cookie.ends_with("; Path=/; Secure; HttpOnly; SameSite=Lax"),
         "{set_cookie}"
     );
-    let planted = attacker.cookies[SESSION].clone();
+    let planted = attacker.cookies.get(SESSION).expect("a session").to_owned();
 
     // ...and plants it in the victim's browser, who then logs in.
     let mut victim = Browser::new(&url);
-    victim.cookies.insert(SESSION.into(), planted.clone());
+    victim.cookies.set(SESSION, &planted);
     let before_login = victim.token().await;
     let login = victim
         .post_form(
@@ -562,7 +545,7 @@ async fn login_flow(extra_args: &[&str]) {
         )
         .await;
     assert_eq!(login.status().as_u16(), 303);
-    let alice = victim.cookies[SESSION].clone();
+    let alice = victim.cookies.get(SESSION).expect("a session").to_owned();
     assert_ne!(alice, planted, "login regenerates the session ID");
     assert_eq!(whoami(format!("{SESSION}={alice}")).await, "alice");
     assert!(

@@ -94,6 +94,66 @@ pub fn cookie_pair(set_cookie: &axum::http::HeaderValue) -> String {
         .to_owned()
 }
 
+/// The cookies a client was given, kept by name as a browser keeps them: a later `Set-Cookie`
+/// replaces an earlier one, and one with `Max-Age=0` removes it. Attributes are not checked.
+///
+/// ```
+/// use axum::http::{HeaderMap, HeaderValue};
+///
+/// let mut jar = mitten_testkit::CookieJar::default();
+/// let mut headers = HeaderMap::new();
+/// headers.append("set-cookie", HeaderValue::from_static("a=1; Path=/"));
+/// headers.append("set-cookie", HeaderValue::from_static("b=2; HttpOnly"));
+/// jar.remember(&headers);
+/// assert_eq!(jar.header(), "a=1; b=2");
+///
+/// let mut cleared = HeaderMap::new();
+/// cleared.append("set-cookie", HeaderValue::from_static("a=; Max-Age=0"));
+/// jar.remember(&cleared);
+/// assert_eq!(jar.header(), "b=2");
+/// assert_eq!(jar.get("b"), Some("2"));
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct CookieJar(std::collections::BTreeMap<String, String>);
+
+impl CookieJar {
+    /// The `Cookie` header a browser would send: `name=value` pairs joined by `; `.
+    pub fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Takes in the `Set-Cookie` headers of a response.
+    pub fn remember(&mut self, headers: &axum::http::HeaderMap) {
+        for set in headers
+            .get_all(axum::http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            let pair = set.split(';').next().unwrap_or_default();
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if set.contains("Max-Age=0") {
+                self.0.remove(name);
+            } else {
+                self.0.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    /// The value of cookie `name`, if the jar holds one.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// Sets cookie `name` as if the server had (a planted or copied cookie).
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.0.insert(name.to_owned(), value.to_owned());
+    }
+}
+
 /// Sends `request` to `addr` exactly as written (no client normalises it) and returns what the
 /// server sends until it ends the connection. A server that keeps the connection open for five
 /// seconds fails the test.

@@ -88,7 +88,7 @@ async fn without_sessions_a_token_is_bound_to_the_host_csrf_cookie() {
 
     let mut victim = Client::new(addr);
     let token = victim.token().await;
-    assert!(victim.cookies.contains_key("__Host-mitten-csrf"));
+    assert!(victim.cookies.get("__Host-mitten-csrf").is_some());
     let with_token = [SAME_ORIGIN, ("x-csrf-token", token.as_str())];
     let ok = victim
         .post("/echo", "text/plain", b"hi".to_vec(), &with_token)
@@ -117,8 +117,16 @@ async fn without_sessions_a_token_is_bound_to_the_host_csrf_cookie() {
 
     // A second cookie of the same name (tossed past the prefix, or sent twice) makes the secret
     // untrusted, even beside the right one.
-    let ours = victim.cookies["__Host-mitten-csrf"].clone();
-    let tossed = attacker.cookies["__Host-mitten-csrf"].clone();
+    let ours = victim
+        .cookies
+        .get("__Host-mitten-csrf")
+        .expect("cookie")
+        .to_owned();
+    let tossed = attacker
+        .cookies
+        .get("__Host-mitten-csrf")
+        .expect("cookie")
+        .to_owned();
     let doubled = victim
         .http
         .post(format!("{}/store", victim.base))

@@ -3,14 +3,15 @@
 // Each test crate that includes this module uses a part of it.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
+
+use mitten_testkit::CookieJar;
 
 /// Cookies and same-origin headers, like the site's own page.
 pub(crate) struct Client {
     pub(crate) http: reqwest::Client,
     pub(crate) base: String,
-    pub(crate) cookies: BTreeMap<String, String>,
+    pub(crate) cookies: CookieJar,
 }
 
 impl Client {
@@ -21,30 +22,16 @@ impl Client {
                 .build()
                 .expect("client"),
             base: format!("http://{addr}"),
-            cookies: BTreeMap::new(),
+            cookies: CookieJar::default(),
         }
     }
 
     pub(crate) fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
+        self.cookies.header()
     }
 
     pub(crate) fn remember(&mut self, response: &reqwest::Response) {
-        for set in response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-        {
-            let pair = set.split(';').next().unwrap_or_default();
-            if let Some((name, value)) = pair.split_once('=') {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
+        self.cookies.remember(response.headers());
     }
 
     pub(crate) async fn token(&mut self) -> String {
