@@ -176,7 +176,9 @@ impl CsrfToken {
         &self.0
     }
 
-    /// `<input type="hidden" name="_csrf_token" value="…">` for forms.
+    /// `<input type="hidden" name="_csrf_token" value="…">` for forms sent with
+    /// `method="post"`. Never put it in a GET form: the token would travel in the URL, where
+    /// `Referer` headers, logs and history keep it (and Mitten never reads a token from there).
     pub fn hidden_input(&self) -> String {
         [
             r#"<input type="hidden" name=""#,
