@@ -13,15 +13,10 @@ use mitten::session::{MemoryStore, SessionConfig, Sessions};
 use mitten::{Config, CsrfToken, Mitten, Session, TrustedProxies};
 use mitten_testkit::serve;
 use rand::Rng as _;
-use support::{Client, percent_encode};
+use support::{Client, percent_encode, with_sessions};
 
 fn app(config: Config, csrf: CsrfConfig) -> Router {
-    let sessions = Sessions::new(MemoryStore::new(1_000), SessionConfig::new()).expect("valid");
-    let mitten = Mitten::new(config)
-        .expect("valid")
-        .with_sessions(sessions)
-        .with_csrf(csrf)
-        .expect("valid");
+    let mitten = with_sessions(config, csrf);
     Router::new()
         .route(
             "/token",

@@ -15,10 +15,9 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::routing::{get, post};
 use mitten::csrf::CsrfConfig;
-use mitten::session::{MemoryStore, SessionConfig, Sessions};
 use mitten::{Config, CsrfToken, Mitten, TrustedProxies};
 use mitten_testkit::serve;
-use support::Client;
+use support::{Client, with_sessions};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 const SAME_ORIGIN: (&str, &str) = ("sec-fetch-site", "same-origin");
@@ -45,15 +44,6 @@ fn app(mitten: Mitten, stored: &Arc<AtomicUsize>) -> Router {
                 .delete(count(Arc::clone(stored))),
         )
         .layer(mitten.layer())
-}
-
-fn with_sessions(config: Config, csrf: CsrfConfig) -> Mitten {
-    let sessions = Sessions::new(MemoryStore::new(1_000), SessionConfig::new()).expect("valid");
-    Mitten::new(config)
-        .expect("valid")
-        .with_sessions(sessions)
-        .with_csrf(csrf)
-        .expect("valid")
 }
 
 fn without_sessions() -> Mitten {

@@ -13,10 +13,9 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::routing::{get, post};
 use mitten::csrf::CsrfConfig;
-use mitten::session::{MemoryStore, SessionConfig, Sessions};
-use mitten::{Config, CsrfToken, JsonGuard, JsonGuardLayer, Mitten, Session};
+use mitten::{Config, CsrfToken, JsonGuard, JsonGuardLayer, Session};
 use mitten_testkit::serve;
-use support::Client;
+use support::{Client, with_sessions};
 
 /// Everything the subscriber writes, for the test to read back.
 #[derive(Clone, Default)]
@@ -46,12 +45,7 @@ impl Write for Captured {
 type Headers = Vec<(&'static str, String)>;
 
 fn app(csrf: CsrfConfig) -> Router {
-    let sessions = Sessions::new(MemoryStore::new(1_000), SessionConfig::new()).expect("valid");
-    let mitten = Mitten::new(Config::strict())
-        .expect("valid")
-        .with_sessions(sessions)
-        .with_csrf(csrf)
-        .expect("valid");
+    let mitten = with_sessions(Config::strict(), csrf);
     Router::new()
         .route(
             "/token",

@@ -1,11 +1,25 @@
-//! What the CSRF socket suites share: a client that keeps its cookies, as a browser does.
+//! What the CSRF socket suites share: Mitten with in-memory sessions and CSRF, and a client that
+//! keeps its cookies, as a browser does.
 
 // Each test crate that includes this module uses a part of it.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
 
+use mitten::csrf::CsrfConfig;
+use mitten::session::{MemoryStore, SessionConfig, Sessions};
+use mitten::{Config, Mitten};
 use mitten_testkit::CookieJar;
+
+/// Mitten with `config`, sessions in a small in-memory store, and CSRF protection by `csrf`.
+pub(crate) fn with_sessions(config: Config, csrf: CsrfConfig) -> Mitten {
+    let sessions = Sessions::new(MemoryStore::new(1_000), SessionConfig::new()).expect("valid");
+    Mitten::new(config)
+        .expect("valid")
+        .with_sessions(sessions)
+        .with_csrf(csrf)
+        .expect("valid")
+}
 
 /// Cookies and same-origin headers, like the site's own page.
 pub(crate) struct Client {
