@@ -1,0 +1,240 @@
+//! How a [`Session`] is written back after the response: a new record for a new session, a
+//! compare-and-set over the stored one otherwise (the change log replayed onto a newer record
+//! when another request of the session wrote first), a new ID for `regenerate()`, and the delete
+//! for `destroy()`.
+
+use std::sync::Arc;
+
+use http::HeaderValue;
+
+use super::super::engine::CookieRead;
+use super::super::store::{Cas, StoreError};
+use super::super::{Record, SessionId, StoreKey};
+use super::Session;
+
+/// A write's outcome: the record written and the cookie to send; or the record meant (its data
+/// goes back to the request's view) and what `persist` answers instead.
+type Written = Result<
+    (Arc<Record>, Option<HeaderValue>),
+    (Arc<Record>, Result<Option<HeaderValue>, StoreError>),
+>;
+
+/// How many times a write is retried after losing a compare-and-set race. Each round lets one
+/// racer through, so this bounds how many requests of one session can write at the same moment
+/// before one of them gets a 503.
+const MAX_MERGES: usize = 64;
+
+impl Session {
+    /// Writes the session back and says what cookie to send, if any. The adapter calls this
+    /// once, after the application answered.
+    pub async fn persist(&self) -> Result<Option<HeaderValue>, StoreError> {
+        let touched = {
+            let state = self.state();
+            state.data_changed
+                || state.user_changed
+                || state.secret_changed
+                || state.regenerate
+                || state.destroy
+        };
+        if !self.state().loaded {
+            if !touched {
+                return Ok(None);
+            }
+            self.load().await?;
+        }
+        let sessions = &self.inner.sessions;
+        let store = sessions.store();
+        let config = sessions.config();
+        // Read again: a long request (an upload, a stream) must not date its write back to its
+        // start.
+        let now = sessions.now();
+        let expires_at = |r: &Record| r.expires_at(config.idle_timeout, config.absolute_timeout);
+        if !touched {
+            // Only read: at most `last_seen` is refreshed, and the data is not copied.
+            let (id, base) = {
+                let state = self.state();
+                (state.id.clone(), state.base.clone())
+            };
+            if let (Some(id), Some(base)) = (id, base) {
+                if self.touch_due(&base, now) {
+                    let mut touched = (*base).clone();
+                    touched.last_seen = now;
+                    touched.version = base.version + 1;
+                    let expiry = expires_at(&touched);
+                    // Losing a race here only means someone else refreshed it.
+                    let _ = store
+                        .update(id.store_key(), Arc::new(touched), base.version, expiry)
+                        .await?;
+                }
+            }
+            return Ok(None);
+        }
+        let (id, base, destroy, regenerate, modified) = {
+            let state = self.state();
+            (
+                state.id.clone(),
+                state.base.clone(),
+                state.destroy,
+                state.regenerate,
+                state.data_changed || state.user_changed || state.secret_changed,
+            )
+        };
+        if destroy {
+            if let Some(id) = &id {
+                store.delete(id.store_key()).await?;
+            }
+            let had_cookie = self.inner.cookie != CookieRead::Absent;
+            return Ok(had_cookie.then(|| sessions.clear_cookie()));
+        }
+        let creating = regenerate || (base.is_none() && modified);
+        if !creating && (base.is_none() || !modified) {
+            return Ok(None);
+        }
+        // The data moves into the record, which the store shares (no copy); once written, the
+        // record is this request's view of the session.
+        let version = match &base {
+            Some(base) if !creating => base.version + 1,
+            _ => 1,
+        };
+        let record = Arc::new(Record {
+            version,
+            ..self.take_record(now, base.as_deref())
+        });
+        let outcome = if creating {
+            self.write_new(record, id.as_ref(), expires_at).await
+        } else if let (Some(id), Some(base)) = (&id, &base) {
+            self.write_over(record, id.store_key(), base.version, now, expires_at)
+                .await
+        } else {
+            Ok((record, None))
+        };
+        match outcome {
+            Ok((written, cookie)) => {
+                let mut state = self.state();
+                state.base = Some(written);
+                state.data = None;
+                Ok(cookie)
+            }
+            Err((record, error)) => {
+                self.state().data = Some(record.data.clone());
+                error
+            }
+        }
+    }
+
+    /// The record to write: this request's data (moved out of the state) and user.
+    fn take_record(&self, now: u64, base: Option<&Record>) -> Record {
+        let mut state = self.state();
+        let data = match state.data.take() {
+            Some(data) => data,
+            None => base.map(|b| b.data.clone()).unwrap_or_default(),
+        };
+        Record {
+            data,
+            user_id: state.user_id.clone(),
+            binding_secret: if state.secret_changed {
+                state.secret.clone()
+            } else {
+                base.and_then(|b| b.binding_secret.clone())
+            },
+            created_at: base.map_or(now, |b| b.created_at),
+            last_seen: now,
+            version: 0,
+        }
+    }
+
+    /// Stores `record` under a new ID (deleting `old`, the ID it replaces, if any).
+    async fn write_new(
+        &self,
+        record: Arc<Record>,
+        old: Option<&SessionId>,
+        expires_at: impl Fn(&Record) -> u64,
+    ) -> Written {
+        let new_id = match self.create(Arc::clone(&record), expires_at).await {
+            Ok(id) => id,
+            Err(error) => return Err((record, Err(error))),
+        };
+        if let Some(old) = old {
+            if let Err(error) = self.inner.sessions.store().delete(old.store_key()).await {
+                return Err((record, Err(error)));
+            }
+        }
+        let cookie = self.inner.sessions.set_cookie(&new_id);
+        Ok((record, Some(cookie)))
+    }
+
+    /// Writes `record` over the stored one with compare-and-set, merging this request's changes
+    /// onto a newer record as often as another request wrote first.
+    async fn write_over(
+        &self,
+        record: Arc<Record>,
+        key: StoreKey,
+        version: u64,
+        now: u64,
+        expires_at: impl Fn(&Record) -> u64,
+    ) -> Written {
+        let sessions = &self.inner.sessions;
+        let mut attempt = record;
+        let mut expected = version;
+        for _ in 0..MAX_MERGES {
+            let expiry = expires_at(&attempt);
+            match sessions
+                .store()
+                .update(key, Arc::clone(&attempt), expected, expiry)
+                .await
+            {
+                Ok(Cas::Written) => return Ok((attempt, None)),
+                // Destroyed meanwhile (logout, "log out everywhere"): never resurrect it.
+                Ok(Cas::Missing) => return Err((attempt, Ok(Some(sessions.clear_cookie())))),
+                Ok(Cas::Conflict(current)) => {
+                    let mut data = current.data.clone();
+                    let state = self.state();
+                    for change in &state.log {
+                        change.apply(&mut data);
+                    }
+                    attempt = Arc::new(Record {
+                        data,
+                        user_id: if state.user_changed {
+                            state.user_id.clone()
+                        } else {
+                            current.user_id.clone()
+                        },
+                        binding_secret: if state.secret_changed {
+                            state.secret.clone()
+                        } else {
+                            current.binding_secret.clone()
+                        },
+                        created_at: current.created_at,
+                        last_seen: now,
+                        version: current.version + 1,
+                    });
+                    expected = current.version;
+                }
+                Err(error) => return Err((attempt, Err(error))),
+            }
+        }
+        let error = StoreError::new("too many concurrent writes to one session");
+        Err((attempt, Err(error)))
+    }
+
+    async fn create(
+        &self,
+        record: Arc<Record>,
+        expires_at: impl Fn(&Record) -> u64,
+    ) -> Result<SessionId, StoreError> {
+        let store = self.inner.sessions.store();
+        let expiry = expires_at(&record);
+        for _ in 0..4 {
+            let id = SessionId::generate();
+            if store
+                .create(id.store_key(), Arc::clone(&record), expiry)
+                .await?
+            {
+                let mut state = self.state();
+                state.id = Some(id.clone());
+                return Ok(id);
+            }
+        }
+        Err(StoreError::new("could not find a free session ID"))
+    }
+}
