@@ -1,11 +1,79 @@
-//! HMAC construction without a panic path, and a keyed HMAC prepared once.
+//! HMAC construction without a panic path, a keyed HMAC prepared once, and [`Tag`]: what a MAC
+//! gives, which can only be compared in constant time.
 
 use std::fmt;
 
 use hmac::Mac as _;
 use hmac::digest::KeyInit;
+use zeroize::Zeroize as _;
 
 use crate::keys::SecretKey;
+
+/// The longest tag: HMAC-SHA512's.
+const MAX_TAG: usize = 64;
+
+/// A MAC's output.
+///
+/// It has no `==`: the only comparison is [`Tag::verifies`], in constant time, so a check
+/// written with `==` does not compile (asserted below) instead of leaking through timing how
+/// much of a forged tag was right. Never printed, wiped on drop: a tag is as good as the token
+/// or signature it makes.
+pub(crate) struct Tag {
+    bytes: [u8; MAX_TAG],
+    len: usize,
+}
+
+#[cfg_attr(
+    not(any(feature = "sessions", feature = "csrf", feature = "signing")),
+    allow(dead_code)
+)]
+impl Tag {
+    /// The first [`MAX_TAG`] bytes of `bytes` (a digest's output, which is never longer).
+    fn new(bytes: &[u8]) -> Self {
+        let mut tag = Self {
+            bytes: [0; MAX_TAG],
+            len: bytes.len().min(MAX_TAG),
+        };
+        tag.bytes[..tag.len].copy_from_slice(&bytes[..tag.len]);
+        tag
+    }
+
+    /// Whether `given` is this tag, compared in constant time (a different length is simply
+    /// unequal: lengths follow from the hash and are no secret).
+    pub(crate) fn verifies(&self, given: &[u8]) -> bool {
+        ct_eq_bytes(self.as_bytes(), given)
+    }
+
+    /// The tag's bytes, to encode or mask (never to compare: see [`Tag::verifies`]).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl Drop for Tag {
+    fn drop(&mut self) {
+        self.bytes[..self.len].zeroize();
+    }
+}
+
+impl fmt::Debug for Tag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Tag(<redacted>)")
+    }
+}
+
+/// Fails to compile if [`Tag`] gains a `PartialEq` (a derive, an impl): with one, the call below
+/// is ambiguous between the two blanket impls. (The technique of `static_assertions`'
+/// `assert_not_impl_any!`.)
+const _: fn() = || {
+    trait AmbiguousIfEq<Marker> {
+        fn check() {}
+    }
+    impl<T: ?Sized> AmbiguousIfEq<()> for T {}
+    struct HasEq;
+    impl<T: ?Sized + PartialEq> AmbiguousIfEq<HasEq> for T {}
+    <Tag as AmbiguousIfEq<_>>::check();
+};
 
 /// A keyed MAC. HMAC accepts keys of any length (RFC 2104 hashes long keys and pads short
 /// ones), so the error branch is never taken; the all-zero fallback only keeps this function
@@ -38,14 +106,19 @@ pub(crate) fn ct_eq_bytes(a: &[u8], b: &[u8]) -> bool {
     equal.into()
 }
 
-/// `HMAC-SHA256(key, parts…)`.
-#[cfg_attr(not(feature = "sessions"), allow(dead_code))]
-pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac: hmac::Hmac<sha2::Sha256> = new_hmac(key);
+/// `HMAC(key, parts…)` with the MAC `M` (HMAC over any hash).
+pub(crate) fn hmac_tag<M: hmac::Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Tag {
+    let mut mac: M = new_hmac(key);
     for part in parts {
         mac.update(part);
     }
-    mac.finalize().into_bytes().into()
+    Tag::new(&mac.finalize().into_bytes())
+}
+
+/// `HMAC-SHA256(key, parts…)`.
+#[cfg_attr(not(feature = "sessions"), allow(dead_code))]
+pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Tag {
+    hmac_tag::<hmac::Hmac<sha2::Sha256>>(key, parts)
 }
 
 /// HMAC-SHA256 under one key, with the key's inner and outer pads hashed once: each MAC then
@@ -67,12 +140,12 @@ impl KeyedHmac {
     }
 
     /// `HMAC-SHA256(key, parts…)`.
-    pub(crate) fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+    pub(crate) fn mac(&self, parts: &[&[u8]]) -> Tag {
         let mut mac = self.prepared.clone();
         for part in parts {
             mac.update(part);
         }
-        mac.finalize().into_bytes().into()
+        Tag::new(&mac.finalize().into_bytes())
     }
 }
 
@@ -106,9 +179,32 @@ mod tests {
         let key = SecretKey::generate();
         let keyed = KeyedHmac::new(&key);
         let parts: &[&[u8]] = &[b"bound/", b"session", b"/", &[7u8; 32], b"/"];
-        assert_eq!(keyed.mac(parts), hmac_sha256(key.expose(), parts));
+        let plain = hmac_sha256(key.expose(), parts);
+        assert!(plain.verifies(keyed.mac(parts).as_bytes()));
         // The prepared state is reused, not consumed.
-        assert_eq!(keyed.mac(parts), keyed.mac(parts));
+        assert!(keyed.mac(parts).verifies(keyed.mac(parts).as_bytes()));
         assert_eq!(format!("{keyed:?}"), "KeyedHmac(<redacted>)");
+    }
+
+    #[test]
+    fn a_tag_verifies_only_itself_and_is_never_printed() {
+        // RFC 4231, test case 2.
+        let tag = hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
+        let expected = [
+            0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24, 0x26, 0x08, 0x95,
+            0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9,
+            0x64, 0xec, 0x38, 0x43,
+        ];
+        assert_eq!(tag.as_bytes(), expected);
+        assert!(tag.verifies(&expected));
+        let mut flipped = expected;
+        flipped[31] ^= 1;
+        assert!(!tag.verifies(&flipped));
+        assert!(!tag.verifies(&expected[..31]), "a prefix is not the tag");
+        assert!(!tag.verifies(&[]));
+        assert_eq!(format!("{tag:?}"), "Tag(<redacted>)");
+        // SHA-512's 64 bytes fit whole.
+        let long = hmac_tag::<hmac::Hmac<sha2::Sha512>>(b"k", &[b"m"]);
+        assert_eq!(long.as_bytes().len(), 64);
     }
 }

@@ -6,7 +6,7 @@ use rand::RngCore as _;
 use zeroize::Zeroize as _;
 
 use crate::keys::SecretKey;
-use crate::mac::{KeyedHmac, ct_eq_bytes};
+use crate::mac::{KeyedHmac, Tag, ct_eq_bytes};
 
 const TOKEN_BYTES: usize = 32;
 /// A one-time token: 16-byte nonce, 8-byte issue time, 32-byte MAC.
@@ -47,7 +47,7 @@ impl TokenKey {
 
     /// The unmasked token of a binding (and, optionally, a user): an HMAC, never a bare random
     /// value compared with a cookie.
-    fn token(&self, binding: Binding<'_>, user: Option<&str>) -> [u8; TOKEN_BYTES] {
+    fn token(&self, binding: Binding<'_>, user: Option<&str>) -> Tag {
         let (label, bytes) = binding.label_and_bytes();
         let user = user.unwrap_or_default().as_bytes();
         self.key.mac(&[b"bound/", label, b"/", bytes, b"/", user])
@@ -56,7 +56,7 @@ impl TokenKey {
     /// A masked token for one render: a fresh random pad, then pad XOR token, base64url. Two
     /// renders differ (so compressed responses do not leak it: BREACH) and both verify.
     pub fn render(&self, binding: Binding<'_>, user: Option<&str>) -> String {
-        mask(&self.token(binding, user))
+        mask(self.token(binding, user).as_bytes())
     }
 
     /// Whether `masked` is a token of this binding. Lengths are checked first, then the bytes are
@@ -65,7 +65,7 @@ impl TokenKey {
         let Some(unmasked) = unmask(masked) else {
             return false;
         };
-        unmasked.len() == TOKEN_BYTES && ct_eq_bytes(&unmasked, &self.token(binding, user))
+        unmasked.len() == TOKEN_BYTES && self.token(binding, user).verifies(&unmasked)
     }
 
     /// A one-time token that expires (flask-xsrf's per-request tokens), masked.
@@ -75,7 +75,7 @@ impl TokenKey {
         let mut token = Vec::with_capacity(ONCE_BYTES);
         token.extend_from_slice(&nonce);
         token.extend_from_slice(&now.to_be_bytes());
-        token.extend_from_slice(&self.once_mac(binding, &nonce, now));
+        token.extend_from_slice(self.once_mac(binding, &nonce, now).as_bytes());
         mask(&token)
     }
 
@@ -94,12 +94,14 @@ impl TokenKey {
         }
         let nonce: [u8; 16] = token[..16].try_into().ok()?;
         let issued = u64::from_be_bytes(token[16..24].try_into().ok()?);
-        let mac_ok = ct_eq_bytes(&token[24..], &self.once_mac(binding, &nonce, issued));
+        let mac_ok = self
+            .once_mac(binding, &nonce, issued)
+            .verifies(&token[24..]);
         let fresh = issued <= now && now - issued <= max_age;
         (mac_ok && fresh).then_some(nonce)
     }
 
-    fn once_mac(&self, binding: Binding<'_>, nonce: &[u8; 16], issued: u64) -> [u8; 32] {
+    fn once_mac(&self, binding: Binding<'_>, nonce: &[u8; 16], issued: u64) -> Tag {
         let (label, bytes) = binding.label_and_bytes();
         self.key.mac(&[
             b"once/",

@@ -123,9 +123,8 @@ impl Sessions {
                     return CookieRead::Malformed;
                 };
                 let valid = keyring.keys().any(|key| {
-                    let expected =
-                        hmac_sha256(key.expose(), &[name.as_bytes(), b"=", id.as_bytes()]);
-                    crate::mac::ct_eq_bytes(&expected, &given)
+                    hmac_sha256(key.expose(), &[name.as_bytes(), b"=", id.as_bytes()])
+                        .verifies(&given)
                 });
                 if !valid {
                     return CookieRead::Malformed;
@@ -149,7 +148,7 @@ impl Sessions {
             &[config.cookie_name.as_bytes(), b"=", value.as_bytes()],
         );
         value.push('.');
-        value.push_str(&URL_SAFE_NO_PAD.encode(mac));
+        value.push_str(&URL_SAFE_NO_PAD.encode(mac.as_bytes()));
         self.cookie_header(&value, max_age)
     }
 

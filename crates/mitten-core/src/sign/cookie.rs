@@ -49,7 +49,7 @@ impl SignedCookies {
     pub fn sign_at(&self, name: &str, value: &str, timestamp: u64) -> String {
         let stamped = format!("{value}.{}", base64_encode(&int_to_bytes(timestamp)));
         let mac = mac(&self.keys[0], name, &stamped);
-        format!("{stamped}.{}", base64_encode(&mac))
+        format!("{stamped}.{}", base64_encode(mac.as_bytes()))
     }
 
     /// The value, if `signed` was signed for `name` at most `max_age` seconds ago.
@@ -75,10 +75,10 @@ impl SignedCookies {
             .ok_or(SignatureError::Malformed("no separator found"))?;
         let given =
             base64_decode(signature.as_bytes()).map_err(|_| SignatureError::BadSignature)?;
-        let valid = self.keys.iter().any(|key| {
-            let expected = mac(key, name, stamped);
-            crate::mac::ct_eq_bytes(&expected, &given)
-        });
+        let valid = self
+            .keys
+            .iter()
+            .any(|key| mac(key, name, stamped).verifies(&given));
         if !valid {
             return Err(SignatureError::BadSignature);
         }
@@ -97,7 +97,7 @@ impl SignedCookies {
     }
 }
 
-fn mac(key: &SecretKey, name: &str, stamped: &str) -> Vec<u8> {
+fn mac(key: &SecretKey, name: &str, stamped: &str) -> crate::mac::Tag {
     super::Digest::Sha256.hmac(key.expose(), &[name.as_bytes(), b"=", stamped.as_bytes()])
 }
 

@@ -1,11 +1,10 @@
 //! The hash functions itsdangerous offers, and its key-derivation modes.
 
 use hmac::Hmac;
-use hmac::digest::Mac;
 use sha1::Sha1;
 use sha2::{Sha256, Sha512};
 
-use crate::mac::new_hmac;
+use crate::mac::{Tag, hmac_tag};
 
 /// The hash behind the HMAC (itsdangerous's `digest_method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,18 +53,11 @@ impl Digest {
     }
 
     /// `HMAC(key, message)`.
-    pub(crate) fn hmac(self, key: &[u8], message: &[&[u8]]) -> Vec<u8> {
-        fn run<M: Mac + hmac::digest::KeyInit>(key: &[u8], message: &[&[u8]]) -> Vec<u8> {
-            let mut mac: M = new_hmac(key);
-            for part in message {
-                mac.update(part);
-            }
-            mac.finalize().into_bytes().to_vec()
-        }
+    pub(crate) fn hmac(self, key: &[u8], message: &[&[u8]]) -> Tag {
         match self {
-            Self::Sha1 => run::<Hmac<Sha1>>(key, message),
-            Self::Sha256 => run::<Hmac<Sha256>>(key, message),
-            Self::Sha512 => run::<Hmac<Sha512>>(key, message),
+            Self::Sha1 => hmac_tag::<Hmac<Sha1>>(key, message),
+            Self::Sha256 => hmac_tag::<Hmac<Sha256>>(key, message),
+            Self::Sha512 => hmac_tag::<Hmac<Sha512>>(key, message),
         }
     }
 }
@@ -75,7 +67,7 @@ impl KeyDerivation {
         match self {
             Self::DjangoConcat => digest.hash(&[salt, b"signer", secret]),
             Self::Concat => digest.hash(&[salt, secret]),
-            Self::Hmac => digest.hmac(secret, &[salt]),
+            Self::Hmac => digest.hmac(secret, &[salt]).as_bytes().to_vec(),
             Self::None => secret.to_vec(),
         }
     }
