@@ -56,6 +56,8 @@ impl Drop for Tag {
     }
 }
 
+impl zeroize::ZeroizeOnDrop for Tag {}
+
 impl fmt::Debug for Tag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Tag(<redacted>)")
