@@ -69,7 +69,8 @@ impl SecretKey {
         mac.update(b"mitten/v1/");
         mac.update(purpose.as_bytes());
         SecretKey {
-            bytes: mac.finalize().into_bytes().to_vec(),
+            // The output wipes itself on drop; only the key keeps a copy.
+            bytes: mac.finalize().as_bytes().to_vec(),
         }
     }
 

@@ -64,18 +64,37 @@ impl fmt::Debug for Tag {
     }
 }
 
-/// Fails to compile if [`Tag`] gains a `PartialEq` (a derive, an impl): with one, the call below
-/// is ambiguous between the two blanket impls. (The technique of `static_assertions`'
-/// `assert_not_impl_any!`.)
-const _: fn() = || {
-    trait AmbiguousIfEq<Marker> {
-        fn check() {}
-    }
-    impl<T: ?Sized> AmbiguousIfEq<()> for T {}
-    struct HasEq;
-    impl<T: ?Sized + PartialEq> AmbiguousIfEq<HasEq> for T {}
-    <Tag as AmbiguousIfEq<_>>::check();
-};
+/// Fails to compile if `$ty` implements any of the traits: with one, the call is ambiguous
+/// between the two blanket impls (the technique of `static_assertions`' `assert_not_impl_any!`).
+macro_rules! assert_not_impl {
+    ($ty:ty: $($trait:path),+ $(,)?) => {
+        const _: fn() = || {
+            $({
+                trait AmbiguousIfImplemented<Marker> {
+                    fn check() {}
+                }
+                impl<T: ?Sized> AmbiguousIfImplemented<()> for T {}
+                #[allow(dead_code)]
+                struct Implemented;
+                impl<T: ?Sized + $trait> AmbiguousIfImplemented<Implemented> for T {}
+                <$ty as AmbiguousIfImplemented<_>>::check();
+            })+
+        };
+    };
+}
+
+// A `Tag` compares only through `verifies`: no `==` with another tag or with bytes, and no
+// implicit view as bytes that `==` would then accept.
+assert_not_impl!(
+    Tag: PartialEq,
+    PartialEq<[u8]>,
+    PartialEq<&'static [u8]>,
+    PartialEq<Vec<u8>>,
+    PartialOrd,
+    std::ops::Deref,
+    AsRef<[u8]>,
+    std::borrow::Borrow<[u8]>,
+);
 
 /// A keyed MAC. HMAC accepts keys of any length (RFC 2104 hashes long keys and pads short
 /// ones), so the error branch is never taken; the all-zero fallback only keeps this function
@@ -114,7 +133,7 @@ pub(crate) fn hmac_tag<M: hmac::Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> T
     for part in parts {
         mac.update(part);
     }
-    Tag::new(&mac.finalize().into_bytes())
+    Tag::new(mac.finalize().as_bytes())
 }
 
 /// `HMAC-SHA256(key, parts…)`.
@@ -147,7 +166,7 @@ impl KeyedHmac {
         for part in parts {
             mac.update(part);
         }
-        Tag::new(&mac.finalize().into_bytes())
+        Tag::new(mac.finalize().as_bytes())
     }
 }
 

@@ -72,11 +72,13 @@ impl TokenKey {
     pub fn render_once(&self, binding: Binding<'_>, now: u64) -> String {
         let mut nonce = [0u8; 16];
         rand::rng().fill_bytes(&mut nonce);
-        let mut token = Vec::with_capacity(ONCE_BYTES);
-        token.extend_from_slice(&nonce);
-        token.extend_from_slice(&now.to_be_bytes());
-        token.extend_from_slice(self.once_mac(binding, &nonce, now).as_bytes());
-        mask(&token)
+        let mut token = [0u8; ONCE_BYTES];
+        token[..16].copy_from_slice(&nonce);
+        token[16..24].copy_from_slice(&now.to_be_bytes());
+        token[24..].copy_from_slice(self.once_mac(binding, &nonce, now).as_bytes());
+        let masked = mask(&token);
+        token.zeroize();
+        masked
     }
 
     /// Checks a one-time token: binding, MAC and age. Returns its nonce, which the caller must
