@@ -129,6 +129,9 @@ pub(crate) fn ct_eq_bytes(a: &[u8], b: &[u8]) -> bool {
 
 /// `HMAC(key, parts…)` with the MAC `M` (HMAC over any hash).
 pub(crate) fn hmac_tag<M: hmac::Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> Tag {
+    use hmac::digest::typenum::Unsigned as _;
+    // A hash longer than a tag holds would be cut short: refused at compile time.
+    const { assert!(M::OutputSize::USIZE <= MAX_TAG) };
     let mut mac: M = new_hmac(key);
     for part in parts {
         mac.update(part);

@@ -43,7 +43,11 @@ impl Digest {
             for part in parts {
                 hasher.update(part);
             }
-            hasher.finalize().to_vec()
+            let mut output = hasher.finalize();
+            let derived = output.to_vec();
+            // The output is a key (the concatenating derivations): only `derived` keeps it.
+            zeroize::Zeroize::zeroize(output.as_mut_slice());
+            derived
         }
         match self {
             Self::Sha1 => run::<Sha1>(parts),
