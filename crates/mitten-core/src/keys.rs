@@ -2,14 +2,14 @@
 
 use std::fmt;
 
-use hmac::{Hmac, Mac};
+use hmac::Hmac;
 use rand::RngCore as _;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::ConfigError;
-use crate::mac::new_hmac;
+use crate::mac::hmac_tag;
 
 /// The fewest bytes a key for Mitten's own MACs may have (256 bits).
 pub const MIN_KEY_BYTES: usize = 32;
@@ -65,12 +65,10 @@ impl SecretKey {
 
     /// A key for one purpose: `HMAC-SHA256(self, "mitten/v1/" + purpose)`.
     pub fn derive(&self, purpose: &str) -> SecretKey {
-        let mut mac: Hmac<Sha256> = new_hmac(&self.bytes);
-        mac.update(b"mitten/v1/");
-        mac.update(purpose.as_bytes());
+        // The tag wipes itself on drop; only the key keeps a copy.
+        let tag = hmac_tag::<Hmac<Sha256>>(&self.bytes, &[b"mitten/v1/", purpose.as_bytes()]);
         SecretKey {
-            // The output wipes itself on drop; only the key keeps a copy.
-            bytes: mac.finalize().as_bytes().to_vec(),
+            bytes: tag.as_bytes().to_vec(),
         }
     }
 
