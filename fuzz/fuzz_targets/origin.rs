@@ -1,9 +1,11 @@
-//! Origins and path patterns: no panic; a parsed origin serialises to something that parses to
-//! the same origin; a matching path is a normalised one.
+//! Origins, hosts and path patterns: no panic; a parsed origin serialises to something that
+//! parses to the same origin; a host the HTTPS redirect leaves alone as loopback is one it could
+//! have redirected (never a malformed one); a matching path is a normalised one.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mitten_core::{Origin, PathPattern};
+use mitten_core::https::{HttpsDecision, HttpsRedirect};
+use mitten_core::{ConnectionInfo, Origin, PathPattern, RequestView, Scheme};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
@@ -11,6 +13,21 @@ fuzz_target!(|data: &[u8]| {
         let again = Origin::parse(&origin.to_string()).expect("a serialised origin parses");
         assert_eq!(origin, again);
         assert!(!origin.host().contains(['@', '/', '?', '#', '%']));
+    }
+    if let Ok(host) = http::HeaderValue::from_str(text) {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::HOST, host);
+        let uri = http::Uri::from_static("/");
+        let view = RequestView {
+            method: &http::Method::GET,
+            uri: &uri,
+            headers: &headers,
+            connection: ConnectionInfo::default(),
+        };
+        if HttpsRedirect::new().decide(&view, Scheme::Http) == HttpsDecision::Serve {
+            let strict = HttpsRedirect::new().include_loopback().decide(&view, Scheme::Http);
+            assert!(matches!(strict, HttpsDecision::Redirect { .. }), "{text:?}");
+        }
     }
     let hook = PathPattern::exact("/hooks/echo").expect("valid");
     if hook.matches(text) {

@@ -3,7 +3,7 @@
 use http::{HeaderValue, StatusCode};
 
 use crate::error::ConfigError;
-use crate::origin::{Origin, Scheme, split_authority};
+use crate::origin::{Origin, Scheme, parse_port, split_authority};
 use crate::path::PathPattern;
 use crate::request::RequestView;
 
@@ -125,6 +125,11 @@ impl HttpsRedirect {
         let Some(authority) = view.authority() else {
             return HttpsDecision::BadHost;
         };
+        // The usual development hosts, known before the full parse (which would reach the same
+        // answer for them, slower).
+        if !self.include_loopback && is_plain_loopback_authority(authority) {
+            return HttpsDecision::Serve;
+        }
         let Ok((host, _port)) = split_authority(authority) else {
             return HttpsDecision::BadHost;
         };
@@ -144,6 +149,25 @@ impl HttpsRedirect {
             Err(_) => HttpsDecision::BadHost,
         }
     }
+}
+
+/// `localhost`, `[::1]` or a `127.0.0.0/8` address, in lower case, with a valid port or none: a
+/// loopback authority that [`split_authority`] accepts, recognised without it. (The other forms,
+/// `*.localhost` and upper case, are left to the full parse.)
+fn is_plain_loopback_authority(authority: &str) -> bool {
+    let (host, port) = match authority.rsplit_once(':') {
+        // The colon of an IPv6 literal, not a port's.
+        Some((_, port)) if port.ends_with(']') => (authority, None),
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    port.is_none_or(|port| parse_port(port).is_ok())
+        && (host == "localhost"
+            || host == "[::1]"
+            || host.starts_with("127.")
+                && host
+                    .parse::<std::net::Ipv4Addr>()
+                    .is_ok_and(|ip| ip.is_loopback()))
 }
 
 /// `localhost`, `*.localhost`, `127.0.0.0/8` and `[::1]` (RFC 6761, RFC 5735).
@@ -229,6 +253,46 @@ mod tests {
             ),
             HttpsDecision::Redirect { .. }
         ));
+    }
+
+    #[test]
+    fn the_quick_loopback_check_agrees_with_the_full_parse() {
+        let full = |authority: &str| {
+            split_authority(authority).is_ok_and(|(host, _)| is_loopback_host(&host))
+        };
+        for quick in [
+            "localhost",
+            "localhost:8080",
+            "127.0.0.1",
+            "127.0.0.1:65535",
+            "127.255.0.9:1",
+            "[::1]",
+            "[::1]:443",
+        ] {
+            assert!(is_plain_loopback_authority(quick), "{quick}");
+            assert!(full(quick), "{quick}");
+        }
+        // Left to the full parse: other forms, and anything malformed (which it refuses).
+        for slow in [
+            "LOCALHOST",
+            "app.localhost",
+            "localhost.",
+            "localhost:0",
+            "localhost:65536",
+            "localhost:",
+            "localhost:8080:80",
+            "127.0.0.01",
+            "127.1",
+            "127.0.0.1.evil.example",
+            "[::1]:x",
+            "::1",
+            "user@localhost",
+            "localhost/x",
+        ] {
+            assert!(!is_plain_loopback_authority(slow), "{slow}");
+        }
+        assert!(full("LOCALHOST") && full("app.localhost"));
+        assert!(!full("localhost:0") && !full("localhost:8080:80") && !full("[::1]:x"));
     }
 
     #[test]

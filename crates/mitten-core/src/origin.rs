@@ -160,6 +160,15 @@ fn is_host_name(host: &str) -> bool {
     true
 }
 
+/// A port: 1 to 65535 in decimal digits, nothing else.
+pub(crate) fn parse_port(port: &str) -> Result<u16, &'static str> {
+    (!port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| port.parse::<u16>().ok())
+        .flatten()
+        .filter(|&p| p != 0)
+        .ok_or("the port must be a number from 1 to 65535")
+}
+
 /// Splits `host[:port]` and validates both; the host is lower-cased.
 pub(crate) fn split_authority(
     authority: &str,
@@ -189,18 +198,7 @@ pub(crate) fn split_authority(
     if !host.starts_with('[') && !is_host_name(host) {
         return Err("the host must be a DNS name or an IP address (no userinfo, path or encoding)");
     }
-    let port = match port {
-        None => None,
-        Some(port) => {
-            let parsed =
-                (!port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()))
-                    .then(|| port.parse::<u16>().ok())
-                    .flatten()
-                    .filter(|&p| p != 0)
-                    .ok_or("the port must be a number from 1 to 65535")?;
-            Some(parsed)
-        }
-    };
+    let port = port.map(parse_port).transpose()?;
     // Lower-cased, copied only when it has upper-case letters.
     let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
         std::borrow::Cow::Owned(host.to_ascii_lowercase())

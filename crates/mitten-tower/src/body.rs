@@ -1,4 +1,4 @@
-//! The response body: the application's, or a short one Mitten wrote itself.
+//! The JSON guard's response body: the application's, perhaps after an anti-hijacking prefix.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -8,8 +8,13 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 pin_project! {
-    /// The body of a response that passed through Mitten: the inner service's body untouched,
-    /// or the short text of a redirect or rejection.
+    /// The body of a response that passed through the
+    /// [`JsonGuardLayer`](crate::JsonGuardLayer): the inner service's body untouched, or after
+    /// the configured prefix (`)]}',` and a newline, for instance).
+    ///
+    /// The [`MittenLayer`](crate::MittenLayer) does not wrap bodies: its responses keep the
+    /// application's body type (which must be `From<Bytes>` for Mitten's own short answers, as
+    /// axum's `Body` is), so axum need not box them again.
     #[derive(Debug)]
     pub struct MittenBody<B> {
         #[pin]
@@ -22,7 +27,6 @@ pin_project! {
     #[derive(Debug)]
     enum Kind<B> {
         Inner { #[pin] body: B },
-        Full { data: Option<Bytes> },
         Prefixed { prefix: Option<Bytes>, #[pin] body: B },
     }
 }
@@ -42,15 +46,6 @@ impl<B> MittenBody<B> {
             },
         }
     }
-
-    pub(crate) fn full(data: impl Into<Bytes>) -> Self {
-        let data: Bytes = data.into();
-        Self {
-            kind: Kind::Full {
-                data: (!data.is_empty()).then_some(data),
-            },
-        }
-    }
 }
 
 impl<B> Body for MittenBody<B>
@@ -66,7 +61,6 @@ where
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         match self.project().kind.project() {
             KindProj::Inner { body } => body.poll_frame(cx),
-            KindProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             KindProj::Prefixed { prefix, body } => match prefix.take() {
                 Some(prefix) => Poll::Ready(Some(Ok(Frame::data(prefix)))),
                 None => body.poll_frame(cx),
@@ -77,7 +71,6 @@ where
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Inner { body } => body.is_end_stream(),
-            Kind::Full { data } => data.is_none(),
             Kind::Prefixed { prefix, body } => prefix.is_none() && body.is_end_stream(),
         }
     }
@@ -85,9 +78,6 @@ where
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Inner { body } => body.size_hint(),
-            Kind::Full { data } => {
-                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
-            }
             Kind::Prefixed { prefix, body } => {
                 let extra = prefix.as_ref().map_or(0, |p| p.len() as u64);
                 let inner = body.size_hint();

@@ -15,7 +15,6 @@ use mitten_core::csrf::{Binding, COOKIE_NAME, CookieSecret, CsrfPolicy, Precheck
 use mitten_core::{Policy, RequestView};
 use tower_service::Service;
 
-use crate::body::MittenBody;
 use crate::csrf_verify::{BodyRead, Refusal, Refused, refusal, report_only, verify_token};
 use crate::reject;
 
@@ -128,7 +127,7 @@ pin_project_lite::pin_project! {
         /// The request passed (or needed no check): the inner service answers.
         Calling { #[pin] future: F, after: After },
         /// Refused before the inner service was called.
-        Refused { response: Option<Response<MittenBody<ResBody>>> },
+        Refused { response: Option<Response<ResBody>> },
     }
 }
 
@@ -143,7 +142,7 @@ struct After {
 }
 
 impl After {
-    fn finish<B>(&self, mut response: Response<MittenBody<B>>) -> Response<MittenBody<B>> {
+    fn finish<B>(&self, mut response: Response<B>) -> Response<B> {
         let headers = response.headers_mut();
         if self.checked {
             headers.append(VARY, HeaderValue::from_static("Origin, Sec-Fetch-Site"));
@@ -171,20 +170,19 @@ impl<S, F, ReqBody, ResBody, E> Future for CsrfFuture<S, F, ReqBody, ResBody>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>, Error = E, Future = F>,
     F: Future<Output = Result<Response<ResBody>, E>>,
+    ResBody: From<Bytes>,
 {
-    type Output = Result<Response<MittenBody<ResBody>>, E>;
+    type Output = Result<Response<ResBody>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut state = self.project().state;
         loop {
             match state.as_mut().project() {
                 StateProj::Passthrough { future } => {
-                    return future
-                        .poll(cx)
-                        .map(|r| r.map(|response| response.map(MittenBody::inner)));
+                    return future.poll(cx);
                 }
                 StateProj::Calling { future, after } => {
-                    let response = std::task::ready!(future.poll(cx))?.map(MittenBody::inner);
+                    let response = std::task::ready!(future.poll(cx))?;
                     return Poll::Ready(Ok(after.finish(response)));
                 }
                 StateProj::Verifying {
@@ -226,9 +224,9 @@ where
     S::Error: Send + 'static,
     ReqBody: Body<Data = Bytes> + From<Bytes> + Send + 'static,
     ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
-    ResBody: Send + 'static,
+    ResBody: From<Bytes> + Send + 'static,
 {
-    type Response = Response<MittenBody<ResBody>>;
+    type Response = Response<ResBody>;
     type Error = S::Error;
     type Future = CsrfFuture<S, S::Future, ReqBody, ResBody>;
 

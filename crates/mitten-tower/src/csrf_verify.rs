@@ -12,7 +12,6 @@ use mitten_core::csrf::{
     Binding, CookieSecret, CsrfFailure, CsrfPolicy, TokenMode, token_from_headers,
 };
 
-use crate::body::MittenBody;
 use crate::csrf_body::{read_body, token_body, token_in_body};
 use crate::reject;
 
@@ -239,7 +238,7 @@ async fn verdict(
 
 /// The response to a refused request, logged without any secret. A request whose body was left
 /// unread is answered with the connection's end.
-pub(crate) fn refusal<B>(refused: Refused, wants_json: bool) -> Response<MittenBody<B>> {
+pub(crate) fn refusal<B: From<Bytes>>(refused: Refused, wants_json: bool) -> Response<B> {
     let Refused {
         refusal,
         method,

@@ -11,8 +11,6 @@ use mitten_core::headers::ResponseContext;
 use mitten_core::{Policy, RouteOverride};
 use pin_project_lite::pin_project;
 
-use crate::body::MittenBody;
-
 pin_project! {
     /// Response future of [`MittenService`](crate::MittenService).
     #[project = ResponseFutureProj]
@@ -29,7 +27,7 @@ pin_project! {
     #[project = KindProj]
     enum Kind<F, B> {
         Inner { #[pin] future: F },
-        Ready { response: Option<Response<MittenBody<B>>> },
+        Ready { response: Option<Response<B>> },
     }
 }
 
@@ -44,7 +42,7 @@ impl<F, B> ResponseFuture<F, B> {
     }
 
     pub(crate) fn ready(
-        response: Response<MittenBody<B>>,
+        response: Response<B>,
         policy: Arc<Policy>,
         secure: bool,
         nonce: CspNonce,
@@ -64,12 +62,12 @@ impl<F, B, E> Future for ResponseFuture<F, B>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<Response<MittenBody<B>>, E>;
+    type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut response = match this.kind.project() {
-            KindProj::Inner { future } => ready!(future.poll(cx))?.map(MittenBody::inner),
+            KindProj::Inner { future } => ready!(future.poll(cx))?,
             KindProj::Ready { response } => match response.take() {
                 Some(response) => response,
                 // Polled again after completion: there is nothing left to give.

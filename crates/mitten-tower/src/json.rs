@@ -63,6 +63,7 @@ impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for JsonGuardService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ReqBody: http_body::Body,
+    ResBody: From<bytes::Bytes>,
 {
     type Response = Response<MittenBody<ResBody>>;
     type Error = S::Error;
@@ -87,7 +88,7 @@ where
                     "JSON request refused"
                 );
                 JsonGuardFuture::Refused {
-                    response: Some(reject::rejection(rejection, &request)),
+                    response: Some(reject::rejection(rejection, &request).map(MittenBody::inner)),
                 }
             }
         }

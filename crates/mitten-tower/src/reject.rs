@@ -6,15 +6,13 @@ use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use http_body::Body;
 use mitten_core::Rejection;
 
-use crate::body::MittenBody;
-
 /// A redirect with an empty body, answered without reading the request's body.
-pub(crate) fn redirect<B, RequestBody: Body>(
+pub(crate) fn redirect<B: From<Bytes>, RequestBody: Body>(
     status: StatusCode,
     location: HeaderValue,
     request: &Request<RequestBody>,
-) -> Response<MittenBody<B>> {
-    let mut response = Response::new(MittenBody::full(Bytes::new()));
+) -> Response<B> {
+    let mut response = Response::new(B::from(Bytes::new()));
     *response.status_mut() = status;
     response.headers_mut().insert(LOCATION, location);
     close_if_body_left(&mut response, request);
@@ -24,10 +22,10 @@ pub(crate) fn redirect<B, RequestBody: Body>(
 /// A rejection: its status, a short reason as HTML or JSON (by `Accept`), and the typed
 /// [`Rejection`] in the response's extensions. It is answered without reading the request's
 /// body: if the request announced one, the response ends the connection.
-pub(crate) fn rejection<B, RequestBody: Body>(
+pub(crate) fn rejection<B: From<Bytes>, RequestBody: Body>(
     rejection: Rejection,
     request: &Request<RequestBody>,
-) -> Response<MittenBody<B>> {
+) -> Response<B> {
     let mut response = rejection_response(rejection, wants_json(request.headers()));
     close_if_body_left(&mut response, request);
     response
@@ -79,10 +77,10 @@ pub(crate) fn wants_json(request_headers: &HeaderMap) -> bool {
 }
 
 /// A rejection response, with a JSON or HTML body.
-pub(crate) fn rejection_response<B>(
+pub(crate) fn rejection_response<B: From<Bytes>>(
     rejection: Rejection,
     wants_json: bool,
-) -> Response<MittenBody<B>> {
+) -> Response<B> {
     let status = rejection.status();
     let (content_type, body) = if wants_json {
         (
@@ -103,7 +101,7 @@ pub(crate) fn rejection_response<B>(
             ),
         )
     };
-    let mut response = Response::new(MittenBody::full(body));
+    let mut response = Response::new(B::from(Bytes::from(body)));
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -9,7 +9,6 @@ use mitten_core::{ConnectionInfo, Policy, RequestView, Verdict};
 use tower_service::Service;
 
 use crate::MittenRequest;
-use crate::body::MittenBody;
 use crate::context::RequestFacts;
 use crate::future::ResponseFuture;
 use crate::reject;
@@ -50,8 +49,9 @@ impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MittenService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ReqBody: http_body::Body,
+    ResBody: From<bytes::Bytes>,
 {
-    type Response = Response<MittenBody<ResBody>>;
+    type Response = Response<ResBody>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future, ResBody>;
 

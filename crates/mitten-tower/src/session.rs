@@ -8,8 +8,6 @@ use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::body::MittenBody;
-
 /// The session part of [`MittenService`](crate::MittenService): a pass-through unless
 /// [`Mitten::with_sessions`](crate::Mitten::with_sessions) configured sessions.
 ///
@@ -60,29 +58,27 @@ pin_project! {
             wants_json: bool,
         },
         /// The write-back, after the inner future answered.
-        Persisting { future: Boxed<Result<Response<MittenBody<B>>, E>> },
+        Persisting { future: Boxed<Result<Response<B>, E>> },
     }
 }
 
 impl<F, B, E> Future for SessionFuture<F, B, E>
 where
     F: Future<Output = Result<Response<B>, E>>,
-    B: Send + 'static,
+    B: From<bytes::Bytes> + Send + 'static,
     E: Send + 'static,
 {
-    type Output = Result<Response<MittenBody<B>>, E>;
+    type Output = Result<Response<B>, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.as_mut().project() {
-            SessionFutureProj::Passthrough { future } => future
-                .poll(cx)
-                .map(|result| result.map(|response| response.map(MittenBody::inner))),
+            SessionFutureProj::Passthrough { future } => future.poll(cx),
             SessionFutureProj::WithSession {
                 future,
                 session,
                 wants_json,
             } => {
-                let response = std::task::ready!(future.poll(cx))?.map(MittenBody::inner);
+                let response = std::task::ready!(future.poll(cx))?;
                 #[cfg(feature = "sessions")]
                 if let Some(session) = session.take().filter(|s| s.needs_persist()) {
                     let wants_json = *wants_json;
@@ -105,9 +101,9 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
-    ResBody: Send + 'static,
+    ResBody: From<bytes::Bytes> + Send + 'static,
 {
-    type Response = Response<MittenBody<ResBody>>;
+    type Response = Response<ResBody>;
     type Error = S::Error;
     type Future = SessionFuture<S::Future, ResBody, S::Error>;
 
@@ -140,11 +136,11 @@ where
 }
 
 #[cfg(feature = "sessions")]
-async fn write_back<B, E>(
-    mut response: Response<MittenBody<B>>,
+async fn write_back<B: From<bytes::Bytes>, E>(
+    mut response: Response<B>,
     session: mitten_core::session::Session,
     wants_json: bool,
-) -> Result<Response<MittenBody<B>>, E> {
+) -> Result<Response<B>, E> {
     use http::HeaderValue;
     use http::header::{CACHE_CONTROL, CONNECTION, SET_COOKIE};
 
