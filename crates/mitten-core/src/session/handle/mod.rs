@@ -1,5 +1,6 @@
 //! [`Session`]: one request's view of its session (how it is written back is in `persist`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
@@ -33,13 +34,18 @@ pub struct Session {
     inner: Arc<Inner>,
 }
 
+/// [`Inner::now`] before the clock was read (no clock reads `u64::MAX` seconds).
+const UNREAD: u64 = u64::MAX;
+
 #[derive(Debug)]
 struct Inner {
     sessions: Sessions,
     cookie: CookieRead,
     /// The clock, read once, when a stored record is first judged: every timeout decision of
     /// this request uses the same second (and a request with no stored session reads none).
-    now: std::sync::OnceLock<u64>,
+    /// [`UNREAD`] until then: a `OnceLock` costs a `Once` call where this costs one
+    /// compare-and-swap.
+    now: AtomicU64,
     state: Mutex<State>,
 }
 
@@ -116,7 +122,7 @@ impl Session {
     pub(crate) fn new(sessions: Sessions, cookie: CookieRead) -> Self {
         Self {
             inner: Arc::new(Inner {
-                now: std::sync::OnceLock::new(),
+                now: AtomicU64::new(UNREAD),
                 sessions,
                 cookie,
                 state: Mutex::default(),
@@ -360,7 +366,20 @@ impl Session {
 
     /// This request's time for timeout decisions (see [`Inner::now`]).
     fn now(&self) -> u64 {
-        *self.inner.now.get_or_init(|| self.inner.sessions.now())
+        let read = self.inner.now.load(Ordering::Acquire);
+        if read != UNREAD {
+            return read;
+        }
+        let now = self.inner.sessions.now().min(UNREAD - 1);
+        // Two threads of one request may race here: the first reading is the one kept.
+        match self
+            .inner
+            .now
+            .compare_exchange(UNREAD, now, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => now,
+            Err(first) => first,
+        }
     }
 
     /// Whether a stored record's `last_seen` is old enough to be refreshed.
