@@ -95,6 +95,10 @@ impl Mitten {
 
     /// The layer to put around the application (outermost, so that every response, errors and
     /// rejections included, gets the headers).
+    ///
+    /// Responses keep the application's body type: it must be `From<Bytes>` (axum's `Body` and
+    /// `http_body_util::Full<Bytes>` are) so that Mitten's own answers (redirects, refusals, a
+    /// 503 when the session store fails) can be written in it.
     pub fn layer(&self) -> MittenLayer {
         MittenLayer {
             policy: Arc::clone(&self.policy),
