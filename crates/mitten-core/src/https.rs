@@ -162,24 +162,21 @@ fn is_plain_loopback_authority(authority: &str) -> bool {
         None => (authority, None),
     };
     port.is_none_or(|port| parse_port(port).is_ok())
-        && (host == "localhost"
-            || host == "[::1]"
-            || host.starts_with("127.")
-                && host
-                    .parse::<std::net::Ipv4Addr>()
-                    .is_ok_and(|ip| ip.is_loopback()))
+        && (host == "localhost" || host == "[::1]" || is_loopback_ipv4(host))
 }
 
 /// `localhost`, `*.localhost`, `127.0.0.0/8` and `[::1]` (RFC 6761, RFC 5735).
 pub fn is_loopback_host(host: &str) -> bool {
     let host = host.strip_suffix('.').unwrap_or(host);
-    host == "localhost"
-        || host.ends_with(".localhost")
-        || host == "[::1]"
-        || host.starts_with("127.")
-            && host
-                .parse::<std::net::Ipv4Addr>()
-                .is_ok_and(|ip| ip.is_loopback())
+    host == "localhost" || host.ends_with(".localhost") || host == "[::1]" || is_loopback_ipv4(host)
+}
+
+/// A dotted-quad address in `127.0.0.0/8`.
+fn is_loopback_ipv4(host: &str) -> bool {
+    host.starts_with("127.")
+        && host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
