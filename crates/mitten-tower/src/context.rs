@@ -23,31 +23,16 @@ use mitten_core::csp::CspNonce;
 #[derive(Debug, Clone)]
 pub struct MittenRequest {
     nonce: CspNonce,
-    /// What the outer service learnt of the request, for the inner ones (read once).
-    facts: RequestFacts,
     #[cfg(feature = "sessions")]
     session: Option<mitten_core::session::Session>,
     #[cfg(feature = "csrf")]
     csrf: Option<crate::CsrfContext>,
 }
 
-/// What [`MittenService`](crate::MittenService) learnt of a request and the inner services
-/// reuse instead of working it out again.
-#[derive(Debug, Clone, Copy)]
-#[cfg_attr(not(any(feature = "sessions", feature = "csrf")), allow(dead_code))]
-pub(crate) struct RequestFacts {
-    /// HTTPS, or HTTPS at a trusted proxy.
-    #[cfg_attr(not(feature = "csrf"), allow(dead_code))]
-    pub(crate) secure: bool,
-    /// A refusal of this request is answered in JSON.
-    pub(crate) wants_json: bool,
-}
-
 impl MittenRequest {
-    pub(crate) fn new(nonce: CspNonce, facts: RequestFacts) -> Self {
+    pub(crate) fn new(nonce: CspNonce) -> Self {
         Self {
             nonce,
-            facts,
             #[cfg(feature = "sessions")]
             session: None,
             #[cfg(feature = "csrf")]
@@ -55,15 +40,23 @@ impl MittenRequest {
         }
     }
 
-    /// Inside another Mitten layer: this layer's nonce and facts.
-    pub(crate) fn set_nonce(&mut self, nonce: CspNonce, facts: RequestFacts) {
-        self.nonce = nonce;
-        self.facts = facts;
-    }
-
-    #[cfg_attr(not(any(feature = "sessions", feature = "csrf")), allow(dead_code))]
-    pub(crate) fn facts(&self) -> RequestFacts {
-        self.facts
+    /// Puts this in `request`'s extensions (one allocation). Inside another Mitten layer, this
+    /// layer's nonce replaces the outer layer's (its headers are applied first, so its
+    /// CSP is the one sent), and so do its session and CSRF context where it has them.
+    pub(crate) fn put_in<B>(self, request: &mut Request<B>) {
+        let Some(outer) = request.extensions_mut().get_mut::<Self>() else {
+            request.extensions_mut().insert(self);
+            return;
+        };
+        outer.nonce = self.nonce;
+        #[cfg(feature = "sessions")]
+        if self.session.is_some() {
+            outer.session = self.session;
+        }
+        #[cfg(feature = "csrf")]
+        if self.csrf.is_some() {
+            outer.csrf = self.csrf;
+        }
     }
 
     /// The one `request` carries, if Mitten's layer wraps the service that got it.
@@ -85,8 +78,8 @@ impl MittenRequest {
     }
 
     #[cfg(feature = "sessions")]
-    pub(crate) fn set_session(&mut self, session: mitten_core::session::Session) {
-        self.session = Some(session);
+    pub(crate) fn set_session(&mut self, session: Option<mitten_core::session::Session>) {
+        self.session = session;
     }
 
     /// What a token for this request is rendered from, if CSRF protection is configured.

@@ -1,6 +1,7 @@
 //! The CSRF check inside the Mitten layer, and the state the `CsrfToken` extractor renders from.
-//! The service decides tier 1 at once; the token tier, which may read the body, and the refusal
-//! of either tier (or its report-only pass) are in `csrf_verify`.
+//! [`prepare`] and [`check`] decide tier 1 when the service is called; the token tier, which may
+//! read the body, and the refusal of either tier (or its report-only pass) are in
+//! `csrf_verify`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,13 +11,11 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::header::{SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Request, Response};
-use http_body::Body;
 use mitten_core::csrf::{Binding, COOKIE_NAME, CookieSecret, CsrfPolicy, Precheck, TokenMode};
 use mitten_core::{Policy, RequestView};
-use tower_service::Service;
 
+use crate::bounds::RequestBody;
 use crate::csrf_verify::{BodyRead, Refusal, Refused, refusal, report_only, verify_token};
-use crate::reject;
 
 /// What a handler needs to render a token for this request; in the request's
 /// [`MittenRequest`](crate::MittenRequest).
@@ -77,63 +76,9 @@ impl CsrfContext {
     }
 }
 
-/// The CSRF part of [`MittenService`](crate::MittenService): a pass-through unless
-/// [`Mitten::with_csrf`](crate::Mitten::with_csrf) configured it.
-#[derive(Debug, Clone)]
-pub struct CsrfService<S> {
-    inner: S,
-    policy: Arc<Policy>,
-    csrf: Option<Arc<CsrfPolicy>>,
-}
-
-impl<S> CsrfService<S> {
-    pub(crate) fn new(inner: S, policy: Arc<Policy>, csrf: Option<Arc<CsrfPolicy>>) -> Self {
-        Self {
-            inner,
-            policy,
-            csrf,
-        }
-    }
-}
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-pin_project_lite::pin_project! {
-    /// Response future of [`CsrfService`].
-    pub struct CsrfFuture<S, F, ReqBody, ResBody> {
-        #[pin]
-        state: State<S, F, ReqBody, ResBody>,
-    }
-}
-
-impl<S, F, ReqBody, ResBody> CsrfFuture<S, F, ReqBody, ResBody> {
-    fn new(state: State<S, F, ReqBody, ResBody>) -> Self {
-        Self { state }
-    }
-}
-
-pin_project_lite::pin_project! {
-    #[project = StateProj]
-    enum State<S, F, ReqBody, ResBody> {
-        /// No CSRF configured: the inner future as it is.
-        Passthrough { #[pin] future: F },
-        /// The token is being read (from the body, perhaps) and checked; the inner service waits.
-        Verifying {
-            verify: BoxFuture<Result<Request<ReqBody>, Refused>>,
-            inner: Option<S>,
-            after: Option<After>,
-            wants_json: bool,
-        },
-        /// The request passed (or needed no check): the inner service answers.
-        Calling { #[pin] future: F, after: After },
-        /// Refused before the inner service was called.
-        Refused { response: Option<Response<ResBody>> },
-    }
-}
-
 /// What the response gets once the application (or the refusal) answered.
 #[derive(Debug)]
-struct After {
+pub(crate) struct After {
     /// The request was examined: caches must key on what the check read.
     checked: bool,
     /// Without sessions: the slot of the secret cookie a handler's token made, for the
@@ -142,7 +87,7 @@ struct After {
 }
 
 impl After {
-    fn finish<B>(&self, mut response: Response<B>) -> Response<B> {
+    pub(crate) fn finish<B>(&self, mut response: Response<B>) -> Response<B> {
         let headers = response.headers_mut();
         if self.checked {
             headers.append(VARY, HeaderValue::from_static("Origin, Sec-Fetch-Site"));
@@ -166,139 +111,116 @@ impl After {
     }
 }
 
-impl<S, F, ReqBody, ResBody, E> Future for CsrfFuture<S, F, ReqBody, ResBody>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>, Error = E, Future = F>,
-    F: Future<Output = Result<Response<ResBody>, E>>,
-    ResBody: From<Bytes>,
-{
-    type Output = Result<Response<ResBody>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.project().state;
-        loop {
-            match state.as_mut().project() {
-                StateProj::Passthrough { future } => {
-                    return future.poll(cx);
-                }
-                StateProj::Calling { future, after } => {
-                    let response = std::task::ready!(future.poll(cx))?;
-                    return Poll::Ready(Ok(after.finish(response)));
-                }
-                StateProj::Verifying {
-                    verify,
-                    inner,
-                    after,
-                    wants_json,
-                } => {
-                    let outcome = std::task::ready!(verify.as_mut().poll(cx));
-                    // Both are only taken here, on the way out of this state.
-                    let (Some(after), Some(mut inner)) = (after.take(), inner.take()) else {
-                        return Poll::Pending;
-                    };
-                    match outcome {
-                        Ok(request) => {
-                            let future = inner.call(request);
-                            state.set(State::Calling { future, after });
-                        }
-                        Err(refused) => {
-                            return Poll::Ready(Ok(after.finish(refusal(refused, *wants_json))));
-                        }
-                    }
-                }
-                StateProj::Refused { response } => {
-                    // Polled again after completion: there is nothing left to give.
-                    return response
-                        .take()
-                        .map_or(Poll::Pending, |r| Poll::Ready(Ok(r)));
-                }
-            }
-        }
-    }
+/// The CSRF check's first step for one request, taken when
+/// [`MittenService`](crate::MittenService) is called: what happens before the application is.
+pub(crate) enum Checked<S, B, R> {
+    /// The request passed (or needed no check): call the application.
+    Pass(Request<B>),
+    /// The token tier reads the token (from the body, perhaps) first; the application waits.
+    Verify(Verification<S, B>),
+    /// Refused at once (tier 1).
+    Refused(Response<R>),
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CsrfService<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    ReqBody: Body<Data = Bytes> + From<Bytes> + Send + 'static,
-    ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
-    ResBody: From<Bytes> + Send + 'static,
-{
-    type Response = Response<ResBody>;
-    type Error = S::Error;
-    type Future = CsrfFuture<S, S::Future, ReqBody, ResBody>;
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
+/// A token check's outcome: the inner service and the request to call it with, or the refusal.
+pub(crate) type Verified<S, B, R> = Result<(S, Request<B>), Response<R>>;
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        // Shared policies are borrowed here and cloned only where a request keeps them: every
-        // clone is an atomic write to a cache line all cores share.
-        let Some(csrf) = &self.csrf else {
-            return CsrfFuture::new(State::Passthrough {
-                future: self.inner.call(request),
-            });
-        };
-        let Prepared {
-            precheck,
-            after,
-            session,
-            cookie_secret,
-            wants_json,
-        } = prepare(&mut request, &self.policy, csrf);
-        let passed = match precheck {
-            Precheck::Skip => Ok(request),
-            Precheck::Refuse(failure) => {
-                let read = BodyRead::none_of(request.headers(), request.body());
-                report_only(csrf, Refusal::Csrf(failure), request, read)
-            }
-            Precheck::NeedToken => {
-                // The inner service was made ready for this call: it waits in the future for
-                // the check, and a fresh clone stays here for the next call.
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
-                let csrf = Arc::clone(csrf);
-                return CsrfFuture::new(State::Verifying {
-                    verify: {
-                        let (parts, body) = request.into_parts();
-                        Box::pin(verify_token(parts, body, csrf, session, cookie_secret))
-                    },
-                    inner: Some(inner),
-                    after: Some(after),
-                    wants_json,
-                });
-            }
-        };
-        CsrfFuture::new(match passed {
-            Ok(request) => State::Calling {
-                future: self.inner.call(request),
-                after,
-            },
-            Err(refused) => State::Refused {
-                response: Some(after.finish(refusal(refused, wants_json))),
-            },
+/// A request waiting for its token check, with the inner service it will be given to.
+pub(crate) struct Verification<S, B> {
+    verify: BoxFuture<Result<Request<B>, Refused>>,
+    /// Made ready for this call; taken when the check is over.
+    inner: Option<S>,
+}
+
+impl<S, B> Verification<S, B> {
+    /// The check's outcome: the service and the request to call it with, or the refusal.
+    pub(crate) fn poll<R: From<Bytes>>(
+        &mut self,
+        cx: &mut Context<'_>,
+        wants_json: bool,
+    ) -> Poll<Verified<S, B, R>> {
+        let outcome = std::task::ready!(self.verify.as_mut().poll(cx));
+        Poll::Ready(match (outcome, self.inner.take()) {
+            (Ok(request), Some(inner)) => Ok((inner, request)),
+            (Err(refused), _) => Err(refusal(refused, wants_json)),
+            // Polled again after the check: the future it belongs to has moved on.
+            (Ok(_), None) => return Poll::Pending,
         })
     }
 }
 
+/// The CSRF check of `request` up to where it needs I/O: tier 1, and, when the token tier must
+/// read the token, the [`Verification`] to wait for (with a ready clone of `inner` left in its
+/// place).
+pub(crate) fn check<S, B, R>(
+    request: Request<B>,
+    csrf: &Arc<CsrfPolicy>,
+    prepared: Prepared,
+    inner: &mut S,
+) -> Checked<S, B, R>
+where
+    S: Clone,
+    B: RequestBody,
+    R: From<Bytes>,
+{
+    let Prepared {
+        precheck,
+        session,
+        cookie_secret,
+        wants_json,
+    } = prepared;
+    let passed = match precheck {
+        Precheck::Skip => Ok(request),
+        Precheck::Refuse(failure) => {
+            let read = BodyRead::none_of(request.headers(), request.body());
+            report_only(csrf, Refusal::Csrf(failure), request, read)
+        }
+        Precheck::NeedToken => {
+            // The inner service was made ready for this call: it waits with the check, and a
+            // fresh clone stays for the next call.
+            let clone = inner.clone();
+            let inner = std::mem::replace(inner, clone);
+            let (parts, body) = request.into_parts();
+            return Checked::Verify(Verification {
+                verify: Box::pin(verify_token(
+                    parts,
+                    body,
+                    Arc::clone(csrf),
+                    session,
+                    cookie_secret,
+                )),
+                inner: Some(inner),
+            });
+        }
+    };
+    match passed {
+        Ok(request) => Checked::Pass(request),
+        Err(refused) => Checked::Refused(refusal(refused, wants_json)),
+    }
+}
+
 /// What [`prepare`] found: the tier-1 verdict and what the rest of the check needs.
-struct Prepared {
+pub(crate) struct Prepared {
     precheck: Precheck,
-    after: After,
     session: Option<mitten_core::session::Session>,
     cookie_secret: Option<CookieSecret>,
     wants_json: bool,
 }
 
-/// The part of the check that needs no I/O: the tier-1 verdict, and the token context put in
-/// the request's extensions for the handler.
-fn prepare<B>(request: &mut Request<B>, policy: &Policy, csrf: &Arc<CsrfPolicy>) -> Prepared {
-    let context = crate::MittenRequest::of(request);
-    let facts = context.map(crate::MittenRequest::facts);
-    let session = context.and_then(crate::MittenRequest::session).cloned();
+/// The part of the check that needs no I/O: the tier-1 verdict; what the response gets once
+/// answered; and the token context, for the handler. `secure`: the request came over HTTPS;
+/// `wants_json`: a refusal is answered in JSON; `session`: the one tokens are bound to, if
+/// sessions are on.
+pub(crate) fn prepare<B>(
+    request: &Request<B>,
+    policy: &Policy,
+    csrf: &Arc<CsrfPolicy>,
+    secure: bool,
+    wants_json: bool,
+    session: Option<mitten_core::session::Session>,
+) -> (Prepared, After, CsrfContext) {
     // The connection only matters for a request the check will look at (and the request's own
     // origin only when tier 1 compares one).
     let mut view = RequestView {
@@ -311,16 +233,11 @@ fn prepare<B>(request: &mut Request<B>, policy: &Policy, csrf: &Arc<CsrfPolicy>)
     let examined = unsafe_method || mitten_core::csrf::is_websocket_upgrade(&view);
     let precheck = if examined {
         view.connection = crate::service::connection_info(request);
-        let secure = facts.map_or_else(
-            || policy.scheme(&view) == mitten_core::Scheme::Https,
-            |f| f.secure,
-        );
         csrf.precheck(&view, secure, || policy.request_origin(&view))
     } else {
         Precheck::Skip
     };
     let checked = unsafe_method || precheck != Precheck::Skip;
-    let wants_json = facts.map_or_else(|| reject::wants_json(request.headers()), |f| f.wants_json);
     // With sessions the secret lives in the session; the cookie is only read without them.
     let cookie_secret = session
         .is_none()
@@ -331,20 +248,18 @@ fn prepare<B>(request: &mut Request<B>, policy: &Policy, csrf: &Arc<CsrfPolicy>)
         checked,
         new_secret: new_secret.clone(),
     };
-    if let Some(context) = request.extensions_mut().get_mut::<crate::MittenRequest>() {
-        context.set_csrf(CsrfContext {
-            policy: Arc::clone(csrf),
-            cookie_secret: cookie_secret.clone(),
-            new_secret,
-        });
-    }
-    Prepared {
+    let context = CsrfContext {
+        policy: Arc::clone(csrf),
+        cookie_secret: cookie_secret.clone(),
+        new_secret,
+    };
+    let prepared = Prepared {
         precheck,
-        after,
         session,
         cookie_secret,
         wants_json,
-    }
+    };
+    (prepared, after, context)
 }
 
 /// The CSRF cookie's secret, if the request carries exactly one well-formed one.

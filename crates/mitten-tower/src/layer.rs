@@ -5,10 +5,7 @@ use std::sync::Arc;
 use mitten_core::{Config, ConfigError, Policy};
 use tower_layer::Layer;
 
-#[cfg(feature = "csrf")]
-use crate::csrf::CsrfService;
 use crate::service::MittenService;
-use crate::session::SessionService;
 
 /// Mitten for tower and axum: one validated policy, shared by every layer it hands out.
 ///
@@ -125,38 +122,17 @@ pub struct MittenLayer {
     csrf: Option<Arc<mitten_core::csrf::CsrfPolicy>>,
 }
 
-impl MittenLayer {
-    /// Whether sessions or CSRF protection run inside the headers' service.
-    fn has_inner_checks(&self) -> bool {
-        #[allow(unused_mut)]
-        let mut any = false;
-        #[cfg(feature = "sessions")]
-        {
-            any |= self.sessions.is_some();
-        }
-        #[cfg(feature = "csrf")]
-        {
-            any |= self.csrf.is_some();
-        }
-        any
-    }
-}
-
-#[cfg(feature = "csrf")]
-type Inner<S> = CsrfService<S>;
-#[cfg(not(feature = "csrf"))]
-type Inner<S> = S;
-
 impl<S> Layer<S> for MittenLayer {
-    type Service = MittenService<SessionService<Inner<S>>>;
+    type Service = MittenService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        #[cfg(feature = "csrf")]
-        let inner = CsrfService::new(inner, Arc::clone(&self.policy), self.csrf.clone());
-        #[cfg(feature = "sessions")]
-        let inner = SessionService::new(inner, self.sessions.clone());
-        #[cfg(not(feature = "sessions"))]
-        let inner = SessionService::new(inner);
-        MittenService::new(inner, Arc::clone(&self.policy), self.has_inner_checks())
+        MittenService::new(
+            inner,
+            Arc::clone(&self.policy),
+            #[cfg(feature = "sessions")]
+            self.sessions.clone(),
+            #[cfg(feature = "csrf")]
+            self.csrf.clone(),
+        )
     }
 }

@@ -37,11 +37,14 @@
 //! hyper `Incoming` into one of them first.
 
 mod body;
+pub mod bounds;
 mod context;
 #[cfg(feature = "csrf")]
 mod csrf;
 #[cfg(feature = "csrf")]
 mod csrf_body;
+#[cfg(not(feature = "csrf"))]
+mod csrf_off;
 #[cfg(feature = "csrf")]
 mod csrf_verify;
 #[cfg(feature = "axum")]
@@ -57,7 +60,7 @@ mod session;
 pub use body::MittenBody;
 pub use context::MittenRequest;
 #[cfg(feature = "csrf")]
-pub use csrf::{CsrfContext, CsrfFuture, CsrfService};
+pub use csrf::CsrfContext;
 #[cfg(all(feature = "axum", feature = "csrf"))]
 pub use extract::CsrfToken;
 #[cfg(feature = "axum")]
@@ -69,4 +72,3 @@ pub use json::{JsonGuardFuture, JsonGuardLayer, JsonGuardService};
 pub use layer::{Mitten, MittenLayer};
 pub use route::{RouteOverrideFuture, RouteOverrideLayer, RouteOverrideService};
 pub use service::MittenService;
-pub use session::{SessionFuture, SessionService};

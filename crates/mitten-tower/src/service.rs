@@ -1,7 +1,7 @@
 //! The tower `Service`: decides before the application runs, decorates after.
 
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Poll;
 
 use http::{Request, Response};
 use mitten_core::csp::CspNonce;
@@ -9,33 +9,53 @@ use mitten_core::{ConnectionInfo, Policy, RequestView, Verdict};
 use tower_service::Service;
 
 use crate::MittenRequest;
-use crate::context::RequestFacts;
-use crate::future::ResponseFuture;
+use crate::bounds::{InnerService, RequestBody, ResponseBody};
+use crate::future::{ResponseFuture, Step};
 use crate::reject;
 
-/// The service [`MittenLayer`](crate::MittenLayer) wraps around an application (with the
-/// [`SessionService`](crate::SessionService) inside it).
+/// The service [`MittenLayer`](crate::MittenLayer) wraps around an application.
 ///
 /// For each request it:
 /// 1. builds a [`RequestView`] and asks the core for a [`Verdict`] (HTTPS redirect, rejection);
 /// 2. draws a fresh [`CspNonce`] and puts it in the request's extensions for the handler, in a
-///    [`MittenRequest`] (which the inner layers complete with the session and CSRF context);
-/// 3. once the application answered (or Mitten answered itself), applies the header policy,
-///    with any [`RouteOverride`](mitten_core::RouteOverride) found in the response's extensions.
+///    [`MittenRequest`], with the request's session and CSRF context if those are configured;
+/// 3. with sessions, starts the request's session from its cookie (nothing is loaded until a
+///    handler asks);
+/// 4. with CSRF protection, checks an unsafe request before the application sees it: at once
+///    from its headers (tier 1), then from its token, read from a header or its body (the
+///    body then reaches the application byte for byte);
+/// 5. once the application answered (or Mitten answered itself), writes the session back and
+///    sets its cookie (a 503 with a typed [`Rejection`](mitten_core::Rejection) if the store
+///    failed: never a fresh session that would silently log the user out), then applies the
+///    header policy, with any [`RouteOverride`](mitten_core::RouteOverride) found in the
+///    response's extensions.
+///
+/// What it needs of the service it wraps and of the bodies depends on the features: see
+/// [`bounds`](crate::bounds).
 #[derive(Debug, Clone)]
 pub struct MittenService<S> {
     inner: S,
     policy: Arc<Policy>,
-    /// Sessions or CSRF run inside: they read the [`RequestFacts`] worked out here.
-    inner_checks: bool,
+    #[cfg(feature = "sessions")]
+    sessions: Option<mitten_core::session::Sessions>,
+    #[cfg(feature = "csrf")]
+    csrf: Option<Arc<mitten_core::csrf::CsrfPolicy>>,
 }
 
 impl<S> MittenService<S> {
-    pub(crate) fn new(inner: S, policy: Arc<Policy>, inner_checks: bool) -> Self {
+    pub(crate) fn new(
+        inner: S,
+        policy: Arc<Policy>,
+        #[cfg(feature = "sessions")] sessions: Option<mitten_core::session::Sessions>,
+        #[cfg(feature = "csrf")] csrf: Option<Arc<mitten_core::csrf::CsrfPolicy>>,
+    ) -> Self {
         Self {
             inner,
             policy,
-            inner_checks,
+            #[cfg(feature = "sessions")]
+            sessions,
+            #[cfg(feature = "csrf")]
+            csrf,
         }
     }
 
@@ -43,19 +63,35 @@ impl<S> MittenService<S> {
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
+
+    /// Whether sessions or CSRF protection are configured: their refusals need to know whether
+    /// the client wants JSON.
+    fn has_checks(&self) -> bool {
+        #[allow(unused_mut)]
+        let mut any = false;
+        #[cfg(feature = "sessions")]
+        {
+            any |= self.sessions.is_some();
+        }
+        #[cfg(feature = "csrf")]
+        {
+            any |= self.csrf.is_some();
+        }
+        any
+    }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MittenService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ReqBody: http_body::Body,
-    ResBody: From<bytes::Bytes>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + InnerService,
+    ReqBody: RequestBody,
+    ResBody: ResponseBody,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = ResponseFuture<S, S::Future, ReqBody, ResBody>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
@@ -69,28 +105,11 @@ where
         let verdict = self.policy.check_request(&view);
         let nonce = CspNonce::generate();
         let policy = Arc::clone(&self.policy);
-        match verdict {
-            Verdict::Continue { secure } => {
-                let facts = RequestFacts {
-                    secure,
-                    wants_json: self.inner_checks && reject::wants_json(request.headers()),
-                };
-                // Inside another Mitten layer: this layer's nonce (its headers are applied first,
-                // so its CSP is the one sent) and facts, the outer layer's session and CSRF
-                // context kept.
-                match request.extensions_mut().get_mut::<MittenRequest>() {
-                    Some(context) => context.set_nonce(nonce, facts),
-                    None => {
-                        request
-                            .extensions_mut()
-                            .insert(MittenRequest::new(nonce, facts));
-                    }
-                }
-                ResponseFuture::inner(self.inner.call(request), policy, secure, nonce)
-            }
+        let secure = match verdict {
+            Verdict::Continue { secure } => secure,
             Verdict::Redirect { status, location } => {
                 let response = reject::redirect(status, location, &request);
-                ResponseFuture::ready(response, policy, false, nonce)
+                return ResponseFuture::answered(response, policy, nonce);
             }
             Verdict::Reject(rejection) => {
                 tracing::warn!(
@@ -101,9 +120,54 @@ where
                     "request refused"
                 );
                 let response = reject::rejection(rejection, &request);
-                ResponseFuture::ready(response, policy, false, nonce)
+                return ResponseFuture::answered(response, policy, nonce);
             }
+        };
+        let wants_json = self.has_checks() && reject::wants_json(request.headers());
+        let mut context = MittenRequest::new(nonce);
+        #[cfg(feature = "sessions")]
+        let session = self
+            .sessions
+            .as_ref()
+            .map(|sessions| sessions.start(request.headers()));
+        #[cfg(not(feature = "sessions"))]
+        let session = None;
+        #[cfg(feature = "sessions")]
+        context.set_session(session.clone());
+        #[cfg(not(feature = "csrf"))]
+        let _ = &mut context;
+        #[cfg(feature = "csrf")]
+        let csrf = self.csrf.as_ref().map(|csrf| {
+            // Tokens are bound to this layer's session, or to an outer Mitten layer's.
+            let bound_to = session
+                .clone()
+                .or_else(|| MittenRequest::of(&request).and_then(|outer| outer.session().cloned()));
+            let (prepared, after, token_context) =
+                crate::csrf::prepare(&request, &self.policy, csrf, secure, wants_json, bound_to);
+            context.set_csrf(token_context);
+            (csrf, prepared, after)
+        });
+        context.put_in(&mut request);
+        #[cfg(feature = "csrf")]
+        if let Some((csrf, prepared, after)) = csrf {
+            use crate::csrf::Checked;
+            let step = match crate::csrf::check(request, csrf, prepared, &mut self.inner) {
+                Checked::Pass(request) => Step::Call(self.inner.call(request)),
+                Checked::Verify(verification) => Step::Verify(verification),
+                Checked::Refused(response) => Step::Refused(response),
+            };
+            return ResponseFuture::checked(
+                step,
+                Some(after),
+                session,
+                wants_json,
+                policy,
+                secure,
+                nonce,
+            );
         }
+        let step = Step::Call(self.inner.call(request));
+        ResponseFuture::checked(step, None, session, wants_json, policy, secure, nonce)
     }
 }
 

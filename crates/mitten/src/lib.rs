@@ -81,13 +81,13 @@ pub use mitten_core::*;
 pub use mitten_tower::{
     JsonGuardFuture, JsonGuardLayer, JsonGuardService, Mitten, MittenBody, MittenLayer,
     MittenRequest, MittenService, ResponseFuture, RouteOverrideFuture, RouteOverrideLayer,
-    RouteOverrideService, SessionFuture, SessionService,
+    RouteOverrideService, bounds,
 };
 
+#[cfg(all(feature = "tower", feature = "csrf"))]
+pub use mitten_tower::CsrfContext;
 #[cfg(all(feature = "axum", feature = "csrf"))]
 pub use mitten_tower::CsrfToken;
-#[cfg(all(feature = "tower", feature = "csrf"))]
-pub use mitten_tower::{CsrfContext, CsrfFuture, CsrfService};
 #[cfg(feature = "axum")]
 pub use mitten_tower::{Nonce, NonceMissing};
 #[cfg(all(feature = "axum", feature = "sessions"))]
