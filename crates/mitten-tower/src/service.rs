@@ -124,6 +124,7 @@ where
             }
         };
         let wants_json = self.has_checks() && reject::wants_json(request.headers());
+        #[cfg_attr(not(feature = "csrf"), allow(unused_mut))]
         let mut context = MittenRequest::new(nonce);
         #[cfg(feature = "sessions")]
         let session = self
@@ -134,8 +135,6 @@ where
         let session = None;
         #[cfg(feature = "sessions")]
         context.set_session(session.clone());
-        #[cfg(not(feature = "csrf"))]
-        let _ = &mut context;
         #[cfg(feature = "csrf")]
         let csrf = self.csrf.as_ref().map(|csrf| {
             // Tokens are bound to this layer's session, or to an outer Mitten layer's.
