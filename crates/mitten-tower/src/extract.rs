@@ -190,6 +190,32 @@ impl CsrfToken {
         .concat()
     }
 
+    /// The hidden input for a form whose `method` attribute is `form_method`:
+    /// [`hidden_input`](Self::hidden_input) for `post`, and nothing for any form the browser
+    /// sends as a `GET` (`get`, no method, an invalid one), whose fields go into the URL. The
+    /// decision is [`form_may_carry_token`](mitten_core::csrf::form_may_carry_token).
+    ///
+    /// ```
+    /// // A handler rendering one form per method: the GET form gets no token.
+    /// async fn page(token: mitten_tower::CsrfToken) -> String {
+    ///     ["get", "post"]
+    ///         .map(|method| {
+    ///             format!(
+    ///                 r#"<form method="{method}" action="/notes">{}<input name="q"></form>"#,
+    ///                 token.hidden_input_for(method)
+    ///             )
+    ///         })
+    ///         .concat()
+    /// }
+    /// ```
+    pub fn hidden_input_for(&self, form_method: &str) -> String {
+        if mitten_core::csrf::form_may_carry_token(form_method) {
+            self.hidden_input()
+        } else {
+            String::new()
+        }
+    }
+
     /// `<meta name="csrf-token" content="…">`, for scripts to send as `X-CSRF-Token`.
     pub fn meta_tag(&self) -> String {
         [r#"<meta name="csrf-token" content=""#, &self.0, r#"">"#].concat()

@@ -1,8 +1,8 @@
 //! Bypass classes of `docs/attack-classes.md` that the other suites covered only in part, over
 //! real sockets: the CSRF cookie without sessions (16, 17), `text/plain` JSON sent cross-site
 //! (5), a method override on a GET (4), an empty token header beside a query token (17),
-//! duplicate tokens in multipart and JSON bodies and a JSON array (23), and a proxy that
-//! rewrites `Host` (27).
+//! duplicate tokens in multipart and JSON bodies and a JSON array (23), a proxy that rewrites
+//! `Host` (27), and the form helper that keeps the token out of GET forms (18).
 
 #![allow(clippy::panic)] // A test fails by panicking.
 
@@ -35,6 +35,19 @@ fn app(mitten: Mitten, stored: &Arc<AtomicUsize>) -> Router {
         .route(
             "/token",
             get(|token: CsrfToken| async move { token.to_string() }),
+        )
+        .route(
+            "/forms",
+            get(|token: CsrfToken| async move {
+                ["get", "", "post"]
+                    .map(|method| {
+                        format!(
+                            r#"<form method="{method}">{}<input name="q"></form>"#,
+                            token.hidden_input_for(method)
+                        )
+                    })
+                    .join("\n")
+            }),
         )
         .route("/echo", post(|body: Bytes| async move { body }))
         .route(
@@ -339,5 +352,47 @@ async fn behind_a_proxy_that_rewrites_host_the_public_origin_decides() {
     .await
     .expect("post");
     assert_eq!(refused.status().as_u16(), 403, "{host_origin}");
+    assert_eq!(stored.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn the_form_helper_puts_the_token_in_post_forms_only() {
+    let stored = Arc::new(AtomicUsize::new(0));
+    let addr = serve(app(
+        with_sessions(Config::strict(), CsrfConfig::new()),
+        &stored,
+    ))
+    .await;
+    let mut client = Client::new(addr);
+    let response = client
+        .http
+        .get(format!("{}/forms", client.base))
+        .send()
+        .await
+        .expect("forms");
+    client.remember(&response);
+    let page = response.text().await.expect("page");
+    let forms: Vec<&str> = page.lines().collect();
+    assert_eq!(forms.len(), 3, "{page}");
+    // A GET form (and one without a method, which the browser sends as a GET) has no token to
+    // put in the URL.
+    for form in &forms[..2] {
+        assert!(!form.contains("_csrf_token"), "{form}");
+    }
+    // The POST form's token is a working one.
+    let token = forms[2]
+        .split(r#"name="_csrf_token" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no token in {}", forms[2]));
+    let accepted = client
+        .post(
+            "/store",
+            FORM,
+            format!("_csrf_token={token}").into_bytes(),
+            &[SAME_ORIGIN],
+        )
+        .await;
+    assert_eq!(accepted.status().as_u16(), 200);
     assert_eq!(stored.load(Ordering::SeqCst), 1);
 }

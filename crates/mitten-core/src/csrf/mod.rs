@@ -181,6 +181,27 @@ pub fn is_safe_method(method: &Method) -> bool {
     *method == Method::GET || *method == Method::HEAD || *method == Method::OPTIONS
 }
 
+/// Whether an HTML form whose `method` attribute is `method_attribute` may carry the CSRF
+/// token: only `post`, in any case. A browser sends every other form as a `GET`: `get`, no
+/// attribute (`""`), and any value that is not exactly a keyword (`" post"`, `"put"`). A `GET`
+/// form puts its fields in the URL, where `Referer` headers, server logs and the history keep
+/// them. A `dialog` form is never sent.
+///
+/// ```
+/// use mitten_core::csrf::form_may_carry_token;
+///
+/// assert!(form_may_carry_token("post"));
+/// assert!(form_may_carry_token("POST"));
+/// assert!(!form_may_carry_token("get"));
+/// assert!(!form_may_carry_token("")); // no method: a GET
+/// assert!(!form_may_carry_token("put")); // not a keyword: a GET
+/// ```
+pub fn form_may_carry_token(method_attribute: &str) -> bool {
+    // HTML matches an enumerated attribute's keywords ASCII case-insensitively and trims
+    // nothing: an invalid value falls back to the default, GET.
+    method_attribute.eq_ignore_ascii_case("post")
+}
+
 /// A WebSocket handshake (`GET` with `Upgrade: websocket`).
 pub fn is_websocket_upgrade(view: &RequestView<'_>) -> bool {
     view.headers

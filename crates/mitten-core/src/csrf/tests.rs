@@ -599,3 +599,17 @@ fn parsed_header_names_are_the_documented_ones() {
         .collect();
     assert_eq!(parsed, TOKEN_HEADERS);
 }
+
+/// Class 18: a token in a GET form travels in the URL. Only a form the browser sends as a POST
+/// may carry one; HTML sends a missing, misspelt or padded `method` as a GET.
+#[test]
+fn only_a_post_form_may_carry_the_token() {
+    for post in ["post", "POST", "Post"] {
+        assert!(form_may_carry_token(post), "{post:?}");
+    }
+    for get in [
+        "get", "GET", "", "dialog", " post", "post ", "put", "delete", "posts",
+    ] {
+        assert!(!form_may_carry_token(get), "{get:?}");
+    }
+}
