@@ -29,7 +29,7 @@ pub(crate) struct Tag {
 )]
 impl Tag {
     /// The first [`MAX_TAG`] bytes of `bytes` (a digest's output, which is never longer).
-    fn new(bytes: &[u8]) -> Self {
+    pub(crate) fn new(bytes: &[u8]) -> Self {
         let mut tag = Self {
             bytes: [0; MAX_TAG],
             len: bytes.len().min(MAX_TAG),

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::header::{SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue, Request, Response};
-use mitten_core::csrf::{Binding, COOKIE_NAME, CookieSecret, CsrfPolicy, Precheck, TokenMode};
+use mitten_core::csrf::{COOKIE_NAME, CookieSecret, CsrfPolicy, Precheck, TokenMode};
 use mitten_core::{Policy, RequestView};
 
 use crate::bounds::RequestBody;
@@ -47,12 +47,10 @@ impl CsrfContext {
             session.load().await?;
             // Made with the session if it has none, and written back with this response
             // (Django's CSRF_USE_SESSIONS): the token rendered now verifies on the next request.
-            let secret = session.binding_secret();
-            return Ok(self.policy.render(
-                Binding::Session(secret.as_bytes()),
-                session.user_id().as_deref(),
-                now,
-            ));
+            let bound = session.token_binding();
+            return Ok(self
+                .policy
+                .render(bound.binding(), session.user_id().as_deref(), now));
         }
         let secret = match &self.cookie_secret {
             Some(secret) => secret.clone(),

@@ -8,9 +8,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use mitten_core::Rejection;
-use mitten_core::csrf::{
-    Binding, CookieSecret, CsrfFailure, CsrfPolicy, TokenMode, token_from_headers,
-};
+use mitten_core::csrf::{CookieSecret, CsrfFailure, CsrfPolicy, TokenMode, token_from_headers};
 
 use crate::csrf_body::{read_body, token_body, token_in_body};
 use crate::reject;
@@ -202,8 +200,10 @@ async fn verdict(
     token: Option<&str>,
     session: &mitten_core::session::Session,
 ) -> Result<(), CsrfFailure> {
-    let secret = session.existing_binding_secret();
-    let binding = secret.as_ref().map(|s| Binding::Session(s.as_bytes()));
+    let bound = session.existing_token_binding();
+    let binding = bound
+        .as_ref()
+        .map(mitten_core::session::TokenBinding::binding);
     match csrf.mode() {
         TokenMode::PerSession => csrf.verify(token, binding, session.user_id().as_deref()),
         TokenMode::OneTime { max_age } => {

@@ -29,12 +29,14 @@
 //! ```
 
 mod config;
+mod memo;
 mod origin_check;
 mod token;
 
 use http::{HeaderMap, Method};
 
 pub use config::{CsrfConfig, ExemptIf, TokenMode};
+pub use memo::TokenMemo;
 use origin_check::{OriginRules, check_origin};
 pub use origin_check::{OriginVerdict, TrustedOrigin};
 pub use token::{Binding, CookieSecret, TokenKey};

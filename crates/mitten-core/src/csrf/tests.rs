@@ -557,17 +557,17 @@ fn tokens_from_headers_with_aliases_and_duplicates() {
 fn verify_binds_tokens() {
     let p = policy(CsrfConfig::new());
     let session = [3u8; 32];
-    let token = p.render(Binding::Session(&session), None, 0);
+    let token = p.render(Binding::session(&session), None, 0);
     assert_eq!(
-        p.verify(Some(&token), Some(Binding::Session(&session)), None),
+        p.verify(Some(&token), Some(Binding::session(&session)), None),
         Ok(())
     );
     assert_eq!(
-        p.verify(Some(&token), Some(Binding::Session(&[4u8; 32])), None),
+        p.verify(Some(&token), Some(Binding::session(&[4u8; 32])), None),
         Err(CsrfFailure::TokenInvalid)
     );
     assert_eq!(
-        p.verify(None, Some(Binding::Session(&session)), None),
+        p.verify(None, Some(Binding::session(&session)), None),
         Err(CsrfFailure::TokenMissing)
     );
     assert_eq!(

@@ -5,6 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 use zeroize::Zeroize as _;
 
+use super::memo::{KeyId, TokenMemo};
 use crate::keys::SecretKey;
 use crate::mac::{KeyedHmac, Tag, ct_eq_bytes};
 
@@ -14,18 +15,30 @@ const ONCE_BYTES: usize = 16 + 8 + 32;
 
 /// What a token is bound to: a token made for one binding never verifies for another
 /// (cookie tossing and token fixation defeated).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Binding<'a> {
-    /// The session (its store key): rotates with `regenerate()` and dies with `destroy()`.
-    Session(&'a [u8; 32]),
+    /// The session's binding secret: it rotates with `regenerate()` and dies with `destroy()`.
+    /// `memo`, kept beside the secret, spares the MAC on the session's later requests (a
+    /// [`BindingSecret`](crate::session::BindingSecret) carries one).
+    Session {
+        /// The secret.
+        secret: &'a [u8; 32],
+        /// Where the session's unmasked token is remembered, if anywhere.
+        memo: Option<&'a TokenMemo>,
+    },
     /// The random secret of the `__Host-` CSRF cookie (no session).
     Cookie(&'a [u8; 32]),
 }
 
-impl Binding<'_> {
-    fn label_and_bytes(&self) -> (&'static [u8], &[u8; 32]) {
-        match self {
-            Self::Session(bytes) => (b"session", bytes),
+impl<'a> Binding<'a> {
+    /// A session's `secret`, with nowhere to remember its token.
+    pub fn session(secret: &'a [u8; 32]) -> Self {
+        Self::Session { secret, memo: None }
+    }
+
+    fn label_and_bytes(&self) -> (&'static [u8], &'a [u8; 32]) {
+        match *self {
+            Self::Session { secret, .. } => (b"session", secret),
             Self::Cookie(bytes) => (b"cookie", bytes),
         }
     }
@@ -35,6 +48,8 @@ impl Binding<'_> {
 #[derive(Debug, Clone)]
 pub struct TokenKey {
     key: KeyedHmac,
+    /// Which key a [`TokenMemo`] was filled with.
+    id: KeyId,
 }
 
 impl TokenKey {
@@ -42,6 +57,7 @@ impl TokenKey {
     pub fn new(app_key: &SecretKey) -> Self {
         Self {
             key: KeyedHmac::new(&app_key.derive("csrf-token")),
+            id: KeyId::next(),
         }
     }
 
@@ -49,8 +65,16 @@ impl TokenKey {
     /// value compared with a cookie.
     fn token(&self, binding: Binding<'_>, user: Option<&str>) -> Tag {
         let (label, bytes) = binding.label_and_bytes();
-        let user = user.unwrap_or_default().as_bytes();
-        self.key.mac(&[b"bound/", label, b"/", bytes, b"/", user])
+        let work_out = || {
+            let user = user.unwrap_or_default().as_bytes();
+            self.key.mac(&[b"bound/", label, b"/", bytes, b"/", user])
+        };
+        match binding {
+            Binding::Session {
+                memo: Some(memo), ..
+            } => memo.token(self.id, bytes, user, work_out),
+            _ => work_out(),
+        }
     }
 
     /// A masked token for one render: a fresh random pad, then pad XOR token, base64url. Two
@@ -261,11 +285,11 @@ mod tests {
         let token = key.render(theirs.binding(), None);
         assert!(!key.verify(&token, mine.binding(), None));
         let session = [7u8; 32];
-        assert!(!key.verify(&token, Binding::Session(&session), None));
+        assert!(!key.verify(&token, Binding::session(&session), None));
         assert!(
             !key.verify(
                 &key.render(Binding::Cookie(&session), None),
-                Binding::Session(&session),
+                Binding::session(&session),
                 None
             ),
             "labels separate bindings"
@@ -273,13 +297,32 @@ mod tests {
     }
 
     #[test]
+    fn a_memo_answers_only_for_its_own_secret_and_user() {
+        let key = key();
+        let (mine, theirs) = ([1u8; 32], [2u8; 32]);
+        let memo = TokenMemo::default();
+        let remembered = |secret| Binding::Session {
+            secret,
+            memo: Some(&memo),
+        };
+        let token = key.render(remembered(&mine), None);
+        assert!(key.verify(&token, remembered(&mine), None));
+        assert!(key.verify(&token, Binding::session(&mine), None));
+        // The memo handed over with another secret, or asked for a user: never my token.
+        assert!(!key.verify(&token, remembered(&theirs), None));
+        assert!(!key.verify(&token, remembered(&mine), Some("alice")));
+        // Another key (a rotated application key) does not take the memo's word either.
+        assert!(!self::key().verify(&token, remembered(&mine), None));
+    }
+
+    #[test]
     fn user_bound_tokens() {
         let key = key();
         let session = [1u8; 32];
-        let token = key.render(Binding::Session(&session), Some("alice"));
-        assert!(key.verify(&token, Binding::Session(&session), Some("alice")));
-        assert!(!key.verify(&token, Binding::Session(&session), Some("bob")));
-        assert!(!key.verify(&token, Binding::Session(&session), None));
+        let token = key.render(Binding::session(&session), Some("alice"));
+        assert!(key.verify(&token, Binding::session(&session), Some("alice")));
+        assert!(!key.verify(&token, Binding::session(&session), Some("bob")));
+        assert!(!key.verify(&token, Binding::session(&session), None));
     }
 
     #[test]

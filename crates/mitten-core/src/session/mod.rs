@@ -50,6 +50,8 @@ pub use config::{SameSite, SessionConfig};
 pub use data::{IntoIter, SessionData};
 pub use engine::Sessions;
 pub use handle::Session;
+#[cfg(feature = "csrf")]
+pub use handle::TokenBinding;
 pub use id::{SessionId, StoreKey};
 pub use memory::MemoryStore;
 pub use record::Record;

@@ -15,6 +15,11 @@ use zeroize::Zeroize as _;
 /// base64url, compares in constant time, prints as `<redacted>` and is wiped on drop. It
 /// changes with [`Session::regenerate`](super::Session::regenerate).
 ///
+/// With the `csrf` feature, the secret a stored record holds also remembers the session's
+/// unmasked CSRF token once it is worked out (in memory only: it is never serialized, and a
+/// clone starts without it), so that a returning visitor's token costs no MAC while the record
+/// stays in a [`MemoryStore`](super::MemoryStore).
+///
 /// ```
 /// use mitten_core::session::BindingSecret;
 ///
@@ -22,26 +27,66 @@ use zeroize::Zeroize as _;
 /// assert_ne!(secret, BindingSecret::generate());
 /// assert_eq!(format!("{secret:?}"), "BindingSecret(<redacted>)");
 /// ```
-#[derive(Clone)]
-pub struct BindingSecret([u8; 32]);
+pub struct BindingSecret {
+    bytes: [u8; 32],
+    #[cfg(feature = "csrf")]
+    token: crate::csrf::TokenMemo,
+}
 
 impl BindingSecret {
     /// A fresh secret from the CSPRNG.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        Self(bytes)
+        let mut secret = Self::from_bytes([0u8; 32]);
+        rand::rng().fill_bytes(&mut secret.bytes);
+        secret
+    }
+
+    fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self {
+            bytes,
+            #[cfg(feature = "csrf")]
+            token: crate::csrf::TokenMemo::default(),
+        }
     }
 
     /// The secret's bytes, for the MAC that binds to it.
     pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
+        &self.bytes
+    }
+
+    /// The binding CSRF tokens get from this secret, with the place its token is remembered.
+    ///
+    /// ```
+    /// use mitten_core::SecretKey;
+    /// use mitten_core::csrf::{Binding, TokenKey};
+    /// use mitten_core::session::BindingSecret;
+    ///
+    /// let key = TokenKey::new(&SecretKey::generate());
+    /// let secret = BindingSecret::generate();
+    /// let token = key.render(secret.binding(), None);
+    /// assert!(key.verify(&token, secret.binding(), None));
+    /// assert!(key.verify(&token, Binding::session(secret.as_bytes()), None));
+    /// assert!(!key.verify(&token, BindingSecret::generate().binding(), None));
+    /// ```
+    #[cfg(feature = "csrf")]
+    pub fn binding(&self) -> crate::csrf::Binding<'_> {
+        crate::csrf::Binding::Session {
+            secret: &self.bytes,
+            memo: Some(&self.token),
+        }
+    }
+}
+
+/// A copy of the secret; what it remembers stays with the original.
+impl Clone for BindingSecret {
+    fn clone(&self) -> Self {
+        Self::from_bytes(self.bytes)
     }
 }
 
 impl PartialEq for BindingSecret {
     fn eq(&self, other: &Self) -> bool {
-        self.0.ct_eq(&other.0).into()
+        self.bytes.ct_eq(&other.bytes).into()
     }
 }
 
@@ -49,7 +94,7 @@ impl Eq for BindingSecret {}
 
 impl Drop for BindingSecret {
     fn drop(&mut self) {
-        self.0.zeroize();
+        self.bytes.zeroize();
     }
 }
 
@@ -65,7 +110,7 @@ impl Serialize for BindingSecret {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut text = [0u8; 43];
         let written = URL_SAFE_NO_PAD
-            .encode_slice(self.0, &mut text)
+            .encode_slice(self.bytes, &mut text)
             .map_err(serde::ser::Error::custom)?;
         let result = match std::str::from_utf8(&text[..written]) {
             Ok(text) => serializer.serialize_str(text),
@@ -89,10 +134,10 @@ impl<'de> Deserialize<'de> for BindingSecret {
                 let len = URL_SAFE_NO_PAD
                     .decode_slice(text, &mut bytes)
                     .map_err(|_| E::custom("a binding secret is 32 bytes in base64url"))?;
-                let mut secret = BindingSecret([0u8; 32]);
+                let mut secret = BindingSecret::from_bytes([0u8; 32]);
                 let valid = len == 32;
                 if valid {
-                    secret.0.copy_from_slice(&bytes[..32]);
+                    secret.bytes.copy_from_slice(&bytes[..32]);
                 }
                 bytes.zeroize();
                 valid

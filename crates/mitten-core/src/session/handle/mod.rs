@@ -11,7 +11,12 @@ use super::engine::{CookieRead, Sessions};
 use super::store::StoreError;
 
 mod persist;
+#[cfg(feature = "csrf")]
+mod token;
+
 use super::{BindingSecret, Record, SessionData, SessionId, StoreKey};
+#[cfg(feature = "csrf")]
+pub use token::TokenBinding;
 
 /// One request's session: typed get/insert/remove, `regenerate()`, `destroy()`, and the user.
 ///
@@ -108,6 +113,17 @@ impl State {
         } else {
             self.base.as_ref().and_then(|b| b.binding_secret.as_ref())
         }
+    }
+
+    /// The binding secret as this request sees it, made now if there is none.
+    fn binding_secret(&mut self) -> BindingSecret {
+        if let Some(secret) = self.current_secret() {
+            return secret.clone();
+        }
+        let secret = BindingSecret::generate();
+        self.secret = Some(secret.clone());
+        self.secret_changed = true;
+        secret
     }
 
     /// The data to change: copied from `base` the first time.
@@ -300,14 +316,7 @@ impl Session {
     /// # }
     /// ```
     pub fn binding_secret(&self) -> BindingSecret {
-        let mut state = self.state();
-        if let Some(secret) = state.current_secret() {
-            return secret.clone();
-        }
-        let secret = BindingSecret::generate();
-        state.secret = Some(secret.clone());
-        state.secret_changed = true;
-        secret
+        self.state().binding_secret()
     }
 
     /// The session's binding secret if it has one (nothing is made).
