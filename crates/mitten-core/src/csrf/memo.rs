@@ -10,7 +10,9 @@ use crate::mac::Tag;
 /// (never serialized, wiped on drop), so that rendering and checking a returning visitor's
 /// token costs no MAC. It remembers the token key, the secret (compared in constant time) and
 /// the user it was made for, and answers only for the same: paired with anything else, the
-/// token is worked out afresh.
+/// token is worked out afresh. The first render or check fills it, for good: one for another
+/// key or user (a `set_user_id` without `regenerate`) then pays the MAC each time, until the
+/// record is written again and its secret starts a new memo.
 ///
 /// A session's [`BindingSecret`](crate::session::BindingSecret) carries one (with the
 /// `sessions` feature) and hands it over in [`BindingSecret::binding`](crate::session::BindingSecret::binding).

@@ -14,8 +14,8 @@ const TOKEN_BYTES: usize = 32;
 const ONCE_BYTES: usize = 16 + 8 + 32;
 
 /// What a token is bound to: a token made for one binding never verifies for another
-/// (cookie tossing and token fixation defeated).
-#[derive(Debug, Clone, Copy)]
+/// (cookie tossing and token fixation defeated). Prints without its secret.
+#[derive(Clone, Copy)]
 pub enum Binding<'a> {
     /// The session's binding secret: it rotates with `regenerate()` and dies with `destroy()`.
     /// `memo`, kept beside the secret, spares the MAC on the session's later requests (a
@@ -41,6 +41,15 @@ impl<'a> Binding<'a> {
             Self::Session { secret, .. } => (b"session", secret),
             Self::Cookie(bytes) => (b"cookie", bytes),
         }
+    }
+}
+
+impl std::fmt::Debug for Binding<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Session { .. } => "Binding::Session(<redacted>)",
+            Self::Cookie(_) => "Binding::Cookie(<redacted>)",
+        })
     }
 }
 
@@ -313,6 +322,11 @@ mod tests {
         assert!(!key.verify(&token, remembered(&mine), Some("alice")));
         // Another key (a rotated application key) does not take the memo's word either.
         assert!(!self::key().verify(&token, remembered(&mine), None));
+        // Neither binding prints its secret.
+        assert_eq!(
+            format!("{:?} {:?}", remembered(&mine), Binding::Cookie(&mine)),
+            "Binding::Session(<redacted>) Binding::Cookie(<redacted>)"
+        );
     }
 
     #[test]
