@@ -210,14 +210,14 @@ pub(crate) struct Prepared {
 /// The part of the check that needs no I/O: the tier-1 verdict; what the response gets once
 /// answered; and the token context, for the handler. `secure`: the request came over HTTPS;
 /// `wants_json`: a refusal is answered in JSON; `session`: the one tokens are bound to, if
-/// sessions are on.
+/// sessions are on (kept only if the token tier will need it).
 pub(crate) fn prepare<B>(
     request: &Request<B>,
     policy: &Policy,
     csrf: &Arc<CsrfPolicy>,
     secure: bool,
     wants_json: bool,
-    session: Option<mitten_core::session::Session>,
+    session: Option<&mitten_core::session::Session>,
 ) -> (Prepared, After, CsrfContext) {
     // The connection only matters for a request the check will look at (and the request's own
     // origin only when tier 1 compares one).
@@ -253,7 +253,7 @@ pub(crate) fn prepare<B>(
     };
     let prepared = Prepared {
         precheck,
-        session,
+        session: session.filter(|_| precheck == Precheck::NeedToken).cloned(),
         cookie_secret,
         wants_json,
     };

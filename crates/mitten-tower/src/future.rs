@@ -11,6 +11,8 @@ use http::{Request, Response};
 use mitten_core::csp::CspNonce;
 use mitten_core::headers::ResponseContext;
 use mitten_core::{Policy, RouteOverride};
+
+use crate::service::Shared;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
@@ -29,7 +31,7 @@ pin_project! {
         kind: Kind<S, F, ReqBody, ResBody>,
         // What the application's answer (or a CSRF refusal) gets before the headers.
         finish: Finish,
-        policy: Arc<Policy>,
+        shared: Arc<Shared>,
         secure: bool,
         nonce: CspNonce,
     }
@@ -65,7 +67,7 @@ impl<S, F, ReqBody, ResBody> ResponseFuture<S, F, ReqBody, ResBody> {
     /// Mitten's own answer, before any check.
     pub(crate) fn answered(
         response: Response<ResBody>,
-        policy: Arc<Policy>,
+        shared: Arc<Shared>,
         nonce: CspNonce,
     ) -> Self {
         Self {
@@ -77,7 +79,7 @@ impl<S, F, ReqBody, ResBody> ResponseFuture<S, F, ReqBody, ResBody> {
                 session: None,
                 wants_json: false,
             },
-            policy,
+            shared,
             secure: false,
             nonce,
         }
@@ -89,7 +91,7 @@ impl<S, F, ReqBody, ResBody> ResponseFuture<S, F, ReqBody, ResBody> {
         after: Option<After>,
         session: Option<SessionHandle>,
         wants_json: bool,
-        policy: Arc<Policy>,
+        shared: Arc<Shared>,
         secure: bool,
         nonce: CspNonce,
     ) -> Self {
@@ -107,7 +109,7 @@ impl<S, F, ReqBody, ResBody> ResponseFuture<S, F, ReqBody, ResBody> {
                 session,
                 wants_json,
             },
-            policy,
+            shared,
             secure,
             nonce,
         }
@@ -136,7 +138,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let decorate = |response| decorate(response, this.policy, *this.secure, this.nonce);
+        let decorate = |response| decorate(response, &this.shared.policy, *this.secure, this.nonce);
         loop {
             // What the application (or the CSRF check) answered.
             let answer = match this.kind.as_mut().project() {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use mitten_core::{Config, ConfigError, Policy};
 use tower_layer::Layer;
 
-use crate::service::MittenService;
+use crate::service::{MittenService, Shared};
 
 /// Mitten for tower and axum: one validated policy, shared by every layer it hands out.
 ///
@@ -98,11 +98,13 @@ impl Mitten {
     /// 503 when the session store fails) can be written in it.
     pub fn layer(&self) -> MittenLayer {
         MittenLayer {
-            policy: Arc::clone(&self.policy),
-            #[cfg(feature = "sessions")]
-            sessions: self.sessions.clone(),
-            #[cfg(feature = "csrf")]
-            csrf: self.csrf.clone(),
+            shared: Arc::new(Shared {
+                policy: Arc::clone(&self.policy),
+                #[cfg(feature = "sessions")]
+                sessions: self.sessions.clone(),
+                #[cfg(feature = "csrf")]
+                csrf: self.csrf.clone(),
+            }),
         }
     }
 
@@ -115,24 +117,13 @@ impl Mitten {
 /// The tower [`Layer`] made by [`Mitten::layer`].
 #[derive(Debug, Clone)]
 pub struct MittenLayer {
-    policy: Arc<Policy>,
-    #[cfg(feature = "sessions")]
-    sessions: Option<mitten_core::session::Sessions>,
-    #[cfg(feature = "csrf")]
-    csrf: Option<Arc<mitten_core::csrf::CsrfPolicy>>,
+    shared: Arc<Shared>,
 }
 
 impl<S> Layer<S> for MittenLayer {
     type Service = MittenService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        MittenService::new(
-            inner,
-            Arc::clone(&self.policy),
-            #[cfg(feature = "sessions")]
-            self.sessions.clone(),
-            #[cfg(feature = "csrf")]
-            self.csrf.clone(),
-        )
+        MittenService::new(inner, Arc::clone(&self.shared))
     }
 }

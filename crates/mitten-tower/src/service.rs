@@ -35,28 +35,24 @@ use crate::reject;
 #[derive(Debug, Clone)]
 pub struct MittenService<S> {
     inner: S,
-    policy: Arc<Policy>,
+    shared: Arc<Shared>,
+}
+
+/// What the requests of one [`MittenLayer`](crate::MittenLayer) share. One `Arc` for all of it:
+/// axum clones the service for every request, and each shared count it updates is a cache line
+/// the server's threads pass between them.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) policy: Arc<Policy>,
     #[cfg(feature = "sessions")]
-    sessions: Option<mitten_core::session::Sessions>,
+    pub(crate) sessions: Option<mitten_core::session::Sessions>,
     #[cfg(feature = "csrf")]
-    csrf: Option<Arc<mitten_core::csrf::CsrfPolicy>>,
+    pub(crate) csrf: Option<Arc<mitten_core::csrf::CsrfPolicy>>,
 }
 
 impl<S> MittenService<S> {
-    pub(crate) fn new(
-        inner: S,
-        policy: Arc<Policy>,
-        #[cfg(feature = "sessions")] sessions: Option<mitten_core::session::Sessions>,
-        #[cfg(feature = "csrf")] csrf: Option<Arc<mitten_core::csrf::CsrfPolicy>>,
-    ) -> Self {
-        Self {
-            inner,
-            policy,
-            #[cfg(feature = "sessions")]
-            sessions,
-            #[cfg(feature = "csrf")]
-            csrf,
-        }
+    pub(crate) fn new(inner: S, shared: Arc<Shared>) -> Self {
+        Self { inner, shared }
     }
 
     /// The wrapped service.
@@ -71,11 +67,11 @@ impl<S> MittenService<S> {
         let mut any = false;
         #[cfg(feature = "sessions")]
         {
-            any |= self.sessions.is_some();
+            any |= self.shared.sessions.is_some();
         }
         #[cfg(feature = "csrf")]
         {
-            any |= self.csrf.is_some();
+            any |= self.shared.csrf.is_some();
         }
         any
     }
@@ -102,14 +98,14 @@ where
             headers: request.headers(),
             connection: connection_info(&request),
         };
-        let verdict = self.policy.check_request(&view);
+        let verdict = self.shared.policy.check_request(&view);
         let nonce = CspNonce::generate();
-        let policy = Arc::clone(&self.policy);
+        let shared = Arc::clone(&self.shared);
         let secure = match verdict {
             Verdict::Continue { secure } => secure,
             Verdict::Redirect { status, location } => {
                 let response = reject::redirect(status, location, &request);
-                return ResponseFuture::answered(response, policy, nonce);
+                return ResponseFuture::answered(response, shared, nonce);
             }
             Verdict::Reject(rejection) => {
                 tracing::warn!(
@@ -120,7 +116,7 @@ where
                     "request refused"
                 );
                 let response = reject::rejection(rejection, &request);
-                return ResponseFuture::answered(response, policy, nonce);
+                return ResponseFuture::answered(response, shared, nonce);
             }
         };
         let wants_json = self.has_checks() && reject::wants_json(request.headers());
@@ -128,6 +124,7 @@ where
         let mut context = MittenRequest::new(nonce);
         #[cfg(feature = "sessions")]
         let session = self
+            .shared
             .sessions
             .as_ref()
             .map(|sessions| sessions.start(request.headers()));
@@ -136,13 +133,13 @@ where
         #[cfg(feature = "sessions")]
         context.set_session(session.clone());
         #[cfg(feature = "csrf")]
-        let csrf = self.csrf.as_ref().map(|csrf| {
+        let csrf = self.shared.csrf.as_ref().map(|csrf| {
             // Tokens are bound to this layer's session, or to an outer Mitten layer's.
             let bound_to = session
-                .clone()
-                .or_else(|| MittenRequest::of(&request).and_then(|outer| outer.session().cloned()));
+                .as_ref()
+                .or_else(|| MittenRequest::of(&request).and_then(MittenRequest::session));
             let (prepared, after, token_context) =
-                crate::csrf::prepare(&request, &self.policy, csrf, secure, wants_json, bound_to);
+                crate::csrf::prepare(&request, &shared.policy, csrf, secure, wants_json, bound_to);
             context.set_csrf(token_context);
             (csrf, prepared, after)
         });
@@ -160,13 +157,13 @@ where
                 Some(after),
                 session,
                 wants_json,
-                policy,
+                shared,
                 secure,
                 nonce,
             );
         }
         let step = Step::Call(self.inner.call(request));
-        ResponseFuture::checked(step, None, session, wants_json, policy, secure, nonce)
+        ResponseFuture::checked(step, None, session, wants_json, shared, secure, nonce)
     }
 }
 

@@ -10,7 +10,34 @@ use http::HeaderValue;
 use super::super::engine::CookieRead;
 use super::super::store::{Cas, StoreError};
 use super::super::{Record, SessionId, StoreKey};
-use super::Session;
+use super::{Session, State};
+
+/// What `persist` reads of the state before it writes.
+struct Seen {
+    id: Option<SessionId>,
+    base: Option<Arc<Record>>,
+    destroy: bool,
+    regenerate: bool,
+    /// The data, the user or the binding secret changed.
+    modified: bool,
+}
+
+impl Seen {
+    fn of(state: &State) -> Self {
+        Self {
+            id: state.id.clone(),
+            base: state.base.clone(),
+            destroy: state.destroy,
+            regenerate: state.regenerate,
+            modified: state.data_changed || state.user_changed || state.secret_changed,
+        }
+    }
+
+    /// Whether the request asked for any write.
+    fn touched(&self) -> bool {
+        self.modified || self.destroy || self.regenerate
+    }
+}
 
 /// A write's outcome: the record written and the cookie to send; or the record meant (its data
 /// goes back to the request's view) and what `persist` answers instead.
@@ -28,19 +55,18 @@ impl Session {
     /// Writes the session back and says what cookie to send, if any. The adapter calls this
     /// once, after the application answered.
     pub async fn persist(&self) -> Result<Option<HeaderValue>, StoreError> {
-        let touched = {
+        // One look at the state (a lock is an atomic operation each way): again only if the
+        // session must be loaded first.
+        let (loaded, mut seen) = {
             let state = self.state();
-            state.data_changed
-                || state.user_changed
-                || state.secret_changed
-                || state.regenerate
-                || state.destroy
+            (state.loaded, Seen::of(&state))
         };
-        if !self.state().loaded {
-            if !touched {
+        if !loaded {
+            if !seen.touched() {
                 return Ok(None);
             }
             self.load().await?;
+            seen = Seen::of(&self.state());
         }
         let sessions = &self.inner.sessions;
         let store = sessions.store();
@@ -49,12 +75,16 @@ impl Session {
         // start.
         let now = sessions.now();
         let expires_at = |r: &Record| r.expires_at(config.idle_timeout, config.absolute_timeout);
+        let touched = seen.touched();
+        let Seen {
+            id,
+            base,
+            destroy,
+            regenerate,
+            modified,
+        } = seen;
         if !touched {
             // Only read: at most `last_seen` is refreshed, and the data is not copied.
-            let (id, base) = {
-                let state = self.state();
-                (state.id.clone(), state.base.clone())
-            };
             if let (Some(id), Some(base)) = (id, base) {
                 if self.touch_due(&base, now) {
                     let mut touched = (*base).clone();
@@ -69,16 +99,6 @@ impl Session {
             }
             return Ok(None);
         }
-        let (id, base, destroy, regenerate, modified) = {
-            let state = self.state();
-            (
-                state.id.clone(),
-                state.base.clone(),
-                state.destroy,
-                state.regenerate,
-                state.data_changed || state.user_changed || state.secret_changed,
-            )
-        };
         if destroy {
             if let Some(id) = &id {
                 store.delete(id.store_key()).await?;
