@@ -18,7 +18,8 @@ fn setup(config: SessionConfig) -> (Sessions, Arc<ManualClock>, Arc<MemoryStore>
     (sessions, clock, store)
 }
 
-fn cookie_headers(set_cookie: &http::HeaderValue) -> HeaderMap {
+/// The `Cookie` header a browser sends back for `set_cookie`.
+pub(super) fn cookie_headers(set_cookie: &http::HeaderValue) -> HeaderMap {
     let pair = set_cookie
         .to_str()
         .expect("ascii")
@@ -572,14 +573,7 @@ fn a_returning_visitor_reads_the_clock_once() {
     let first = sessions.start(&HeaderMap::new());
     first.insert("n", 1).expect("insert");
     let cookie = block_on(first.persist()).expect("persist").expect("cookie");
-    let id = cookie
-        .to_str()
-        .expect("ascii")
-        .split(';')
-        .next()
-        .expect("pair");
-    let mut headers = HeaderMap::new();
-    headers.insert(http::header::COOKIE, id.parse().expect("header"));
+    let headers = cookie_headers(&cookie);
     let before = clock.0.load(std::sync::atomic::Ordering::SeqCst);
     let session = sessions.start(&headers);
     block_on(session.load()).expect("load");

@@ -77,7 +77,7 @@ impl Session {
 mod tests {
     use crate::SecretKey;
     use crate::csrf::TokenKey;
-    use crate::session::tests::block_on;
+    use crate::session::tests::{block_on, cookie_headers};
     use crate::session::{MemoryStore, SessionConfig, Sessions};
 
     #[test]
@@ -95,15 +95,7 @@ mod tests {
         let binding = first.token_binding();
         assert!(binding.stored.is_none());
         let cookie = first.persist().await.expect("persist").expect("cookie");
-        let id = cookie
-            .to_str()
-            .expect("ascii")
-            .split(';')
-            .next()
-            .expect("pair");
-        let mut headers = http::HeaderMap::new();
-        headers.insert(http::header::COOKIE, id.parse().expect("header"));
-        let returning = sessions.start(&headers);
+        let returning = sessions.start(&cookie_headers(&cookie));
         returning.load().await.expect("load");
         let binding = returning.existing_token_binding().expect("secret");
         assert!(binding.stored.is_some());
