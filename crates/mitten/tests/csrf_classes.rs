@@ -59,6 +59,12 @@ fn app(mitten: Mitten, stored: &Arc<AtomicUsize>) -> Router {
         .layer(mitten.layer())
 }
 
+/// [`app`] behind `mitten` on a real socket, with its count of stored requests.
+async fn serve_app(mitten: Mitten) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    let stored = Arc::new(AtomicUsize::new(0));
+    (serve(app(mitten, &stored)).await, stored)
+}
+
 fn without_sessions() -> Mitten {
     Mitten::new(Config::strict())
         .expect("valid")
@@ -68,8 +74,7 @@ fn without_sessions() -> Mitten {
 
 #[tokio::test]
 async fn without_sessions_a_token_is_bound_to_the_host_csrf_cookie() {
-    let stored = Arc::new(AtomicUsize::new(0));
-    let addr = serve(app(without_sessions(), &stored)).await;
+    let (addr, stored) = serve_app(without_sessions()).await;
 
     // The first render sets the secret cookie: `__Host-`, so Secure, `Path=/` and no `Domain`
     // (a sibling subdomain cannot plant it), and out of scripts' reach.
@@ -148,10 +153,9 @@ async fn without_sessions_a_token_is_bound_to_the_host_csrf_cookie() {
 
 #[tokio::test]
 async fn text_plain_json_sent_cross_site_is_refused_before_the_handler() {
-    let stored = Arc::new(AtomicUsize::new(0));
-    let addr = serve(app(
-        with_sessions(Config::strict(), CsrfConfig::new().token_in_json()),
-        &stored,
+    let (addr, stored) = serve_app(with_sessions(
+        Config::strict(),
+        CsrfConfig::new().token_in_json(),
     ))
     .await;
     let http = reqwest::Client::new();
@@ -181,12 +185,7 @@ async fn text_plain_json_sent_cross_site_is_refused_before_the_handler() {
 
 #[tokio::test]
 async fn a_method_override_never_turns_a_get_into_a_delete() {
-    let stored = Arc::new(AtomicUsize::new(0));
-    let addr = serve(app(
-        with_sessions(Config::strict(), CsrfConfig::new()),
-        &stored,
-    ))
-    .await;
+    let (addr, stored) = serve_app(with_sessions(Config::strict(), CsrfConfig::new())).await;
     let response = reqwest::Client::new()
         .get(format!("http://{addr}/store?_method=DELETE"))
         .header("sec-fetch-site", "cross-site")
@@ -205,12 +204,7 @@ async fn a_method_override_never_turns_a_get_into_a_delete() {
 
 #[tokio::test]
 async fn an_empty_token_header_does_not_fall_through_to_the_query() {
-    let stored = Arc::new(AtomicUsize::new(0));
-    let addr = serve(app(
-        with_sessions(Config::strict(), CsrfConfig::new()),
-        &stored,
-    ))
-    .await;
+    let (addr, stored) = serve_app(with_sessions(Config::strict(), CsrfConfig::new())).await;
     let mut client = Client::new(addr);
     let token = client.token().await;
     let refused = client
@@ -237,10 +231,9 @@ async fn an_empty_token_header_does_not_fall_through_to_the_query() {
 
 #[tokio::test]
 async fn duplicate_tokens_in_multipart_and_json_bodies_and_json_arrays_are_refused() {
-    let stored = Arc::new(AtomicUsize::new(0));
-    let addr = serve(app(
-        with_sessions(Config::strict(), CsrfConfig::new().token_in_json()),
-        &stored,
+    let (addr, stored) = serve_app(with_sessions(
+        Config::strict(),
+        CsrfConfig::new().token_in_json(),
     ))
     .await;
     let mut client = Client::new(addr);
@@ -292,15 +285,11 @@ async fn duplicate_tokens_in_multipart_and_json_bodies_and_json_arrays_are_refus
 
 #[tokio::test]
 async fn behind_a_proxy_that_rewrites_host_the_public_origin_decides() {
-    let stored = Arc::new(AtomicUsize::new(0));
     let config =
         Config::strict().trusted_proxies(TrustedProxies::new(["127.0.0.1"]).expect("valid"));
-    let addr = serve(app(
-        with_sessions(
-            config,
-            CsrfConfig::new().public_origin("https://app.example"),
-        ),
-        &stored,
+    let (addr, stored) = serve_app(with_sessions(
+        config,
+        CsrfConfig::new().public_origin("https://app.example"),
     ))
     .await;
     let mut client = Client::new(addr);
@@ -357,12 +346,7 @@ async fn behind_a_proxy_that_rewrites_host_the_public_origin_decides() {
 
 #[tokio::test]
 async fn the_form_helper_puts_the_token_in_post_forms_only() {
-    let stored = Arc::new(AtomicUsize::new(0));
-    let addr = serve(app(
-        with_sessions(Config::strict(), CsrfConfig::new()),
-        &stored,
-    ))
-    .await;
+    let (addr, stored) = serve_app(with_sessions(Config::strict(), CsrfConfig::new())).await;
     let mut client = Client::new(addr);
     let response = client
         .http

@@ -99,30 +99,22 @@ mod tests {
         let memo = TokenMemo::default();
         let (key, other_key) = (KeyId::next(), KeyId::next());
         let (secret, other_secret) = ([5u8; 32], [6u8; 32]);
-        assert!(
-            memo.token(key, &secret, Some("alice"), || tag(1))
-                .verifies(&[1; 32])
-        );
-        // Remembered: the work is not done again.
-        assert!(
-            memo.token(key, &secret, Some("alice"), || tag(9))
-                .verifies(&[1; 32])
-        );
-        // Another user, no user, another key, another secret: worked out afresh, never the
-        // memo's.
-        assert!(
-            memo.token(key, &secret, Some("bob"), || tag(2))
-                .verifies(&[2; 32])
-        );
-        assert!(memo.token(key, &secret, None, || tag(3)).verifies(&[3; 32]));
-        assert!(
-            memo.token(other_key, &secret, Some("alice"), || tag(4))
-                .verifies(&[4; 32])
-        );
-        assert!(
-            memo.token(key, &other_secret, Some("alice"), || tag(5))
-                .verifies(&[5; 32])
-        );
+        // In order: (key, secret, user, what the work would give, what comes back).
+        let asks = [
+            (key, &secret, Some("alice"), 1, 1),
+            // Remembered: the work is not done again.
+            (key, &secret, Some("alice"), 9, 1),
+            // Another user, no user, another key, another secret: worked out afresh, never
+            // the memo's.
+            (key, &secret, Some("bob"), 2, 2),
+            (key, &secret, None, 3, 3),
+            (other_key, &secret, Some("alice"), 4, 4),
+            (key, &other_secret, Some("alice"), 5, 5),
+        ];
+        for (key, secret, user, work, answer) in asks {
+            let token = memo.token(key, secret, user, || tag(work));
+            assert!(token.verifies(&[answer; 32]), "{user:?} {work}");
+        }
         assert_eq!(format!("{memo:?}"), "TokenMemo(<redacted>)");
     }
 }
