@@ -11,19 +11,11 @@ use super::{Clock, Record, StoreKey, SystemClock};
 
 const SHARDS: usize = 16;
 
-/// The most sessions one creation evicts from a full shard (fewer in small stores, so that a
-/// shard never empties more than a sixty-fourth of itself at once).
-const EVICTION_BATCH: usize = 16;
-
-/// The sessions one creation evicted, freed after the shard's lock is released.
-type Evicted = smallvec::SmallVec<[Entry; EVICTION_BATCH]>;
-
 /// The default store: sessions in this process's memory.
 ///
 /// Sixteen shards, each behind its own lock, so requests on two cores rarely wait for each
-/// other. Bounded: a new session in a full shard evicts the shard's oldest-created sessions
-/// (up to sixteen at once, at most a sixty-fourth of the shard), active or not, so a flood of
-/// new sessions pushes out established ones: size the bound for the traffic (or use Redis)
+/// other. Bounded: a new session in a full shard evicts the shard's oldest-created session,
+/// active or not, so a flood of new sessions pushes out established ones: size the bound for the traffic (or use Redis)
 /// until eviction is least-recently-used. Expired records are never returned and are removed
 /// when found. Keeps a per-user index for "log out everywhere". Everything is lost when the process
 /// exits, and each process has its own sessions: use the Redis store for more than one instance.
@@ -37,8 +29,6 @@ type Evicted = smallvec::SmallVec<[Entry; EVICTION_BATCH]>;
 pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
     max_per_shard: usize,
-    /// How many sessions a full shard evicts at once (worked out from the bound at start-up).
-    eviction_batch: usize,
     clock: Arc<dyn Clock>,
 }
 
@@ -99,7 +89,6 @@ impl MemoryStore {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             max_per_shard,
-            eviction_batch: (max_per_shard / 64).clamp(1, EVICTION_BATCH),
             clock,
         }
     }
@@ -377,18 +366,14 @@ impl SessionStore for MemoryStore {
             }
             None => false,
         };
-        let mut evicted = Evicted::new();
+        let mut evicted = None;
         if !taken {
             if shard.table.len() >= self.max_per_shard {
-                // A full shard makes room for a few sessions at once: their records are freed
-                // one after the other, after the lock, so the CPU waits for several cache misses
-                // at a time instead of one per new session.
-                while shard.table.len() > self.max_per_shard - self.eviction_batch {
-                    match shard.evict_one() {
-                        Some(entry) => evicted.push(entry),
-                        None => break,
-                    }
-                }
+                // One out for one in. The record is freed after the lock, on this thread, whose
+                // allocator cache then serves the next new record from the freed memory. Freeing
+                // several at once overflows that cache: the rest go back to the allocating
+                // thread's arena (glibc's), under a lock the other worker threads wait for.
+                evicted = shard.evict_one();
             }
             if shard.slots.len() >= 2 * self.max_per_shard {
                 // Drop the holes, so that the slots (and their ring) stay bounded.

@@ -52,19 +52,22 @@ fn key_in_first_shard() -> StoreKey {
 }
 
 #[test]
-fn a_full_shard_makes_room_for_several_sessions_at_once() {
-    // (shard size, sessions evicted at once)
-    for (per_shard, batch) in [(1, 1), (64, 1), (1_024, EVICTION_BATCH)] {
+fn a_full_shard_evicts_one_session_for_each_new_one() {
+    for per_shard in [1, 64, 1_024] {
         let store = MemoryStore::new(SHARDS * per_shard);
-        let keys: Vec<StoreKey> = (0..per_shard).map(|_| key_in_first_shard()).collect();
-        assert!(keys.iter().all(|key| create(&store, *key, u64::MAX)));
+        let keys: Vec<StoreKey> = (0..per_shard + 3).map(|_| key_in_first_shard()).collect();
+        let (first, more) = keys.split_at(per_shard);
+        assert!(first.iter().all(|key| create(&store, *key, u64::MAX)));
         assert_eq!(store.len(), per_shard);
-        assert!(create(&store, key_in_first_shard(), u64::MAX));
-        assert_eq!(store.len(), per_shard - batch + 1, "{per_shard}");
-        let held = |key: &StoreKey| held(&store, *key);
-        // The oldest ones went.
-        assert!(!keys[..batch].iter().any(held), "{per_shard}");
-        assert!(keys[batch..].iter().all(held), "{per_shard}");
+        for (i, key) in more.iter().enumerate() {
+            assert!(create(&store, *key, u64::MAX));
+            // Full, and exactly the newest `per_shard` sessions held: the oldest one went.
+            assert_eq!(store.len(), per_shard, "{per_shard}");
+            let held = |key: &StoreKey| held(&store, *key);
+            let (gone, kept) = keys[..per_shard + i + 1].split_at(i + 1);
+            assert!(!gone.iter().any(held), "{per_shard}");
+            assert!(kept.iter().all(held), "{per_shard}");
+        }
     }
 }
 
@@ -149,7 +152,7 @@ fn a_full_shards_ring_is_the_size_of_its_bound() {
 
 #[test]
 fn a_full_shard_evicts_its_oldest_sessions_first() {
-    // 1 024 per shard: room is made sixteen sessions at a time.
+    // 1 024 per shard: each new session in a full shard evicts one.
     let store = MemoryStore::new(16 * 1_024);
     let mut created: Vec<Vec<StoreKey>> = vec![Vec::new(); SHARDS];
     for _ in 0..3 * 16 * 1_024 {
@@ -162,7 +165,7 @@ fn a_full_shard_evicts_its_oldest_sessions_first() {
         let len = lock(&store.shards[usize::from(keys[0].0[0]) % SHARDS])
             .table
             .len();
-        assert!((1_024 - EVICTION_BATCH..=1_024).contains(&len), "{len}");
+        assert_eq!(len, 1_024);
         // Exactly the newest sessions of the shard are held.
         let (gone, kept) = keys.split_at(keys.len() - len);
         assert!(kept.iter().all(held));
@@ -202,7 +205,6 @@ fn a_shard_is_a_map_that_evicts_in_creation_order() {
     for per_shard in [1, 4, 128] {
         let store = MemoryStore::new(SHARDS * per_shard);
         lock(&store.shards[0]).creations = u32::MAX - 1_000;
-        let batch = (per_shard / 64).clamp(1, EVICTION_BATCH);
         let keys: Vec<StoreKey> = (0..3 * per_shard + 2)
             .map(|_| key_in_first_shard())
             .collect();
@@ -232,9 +234,7 @@ fn a_shard_is_a_map_that_evicts_in_creation_order() {
                     assert_eq!(created.expect("create"), at.is_none());
                     if at.is_none() {
                         if model.len() >= per_shard {
-                            while model.len() > per_shard - batch {
-                                model.pop_front();
-                            }
+                            model.pop_front();
                         }
                         model.push_back((key, 1, mark, user));
                     }
