@@ -48,9 +48,7 @@ impl CsrfContext {
             // Made with the session if it has none, and written back with this response
             // (Django's CSRF_USE_SESSIONS): the token rendered now verifies on the next request.
             let bound = session.token_binding();
-            return Ok(self
-                .policy
-                .render(bound.binding(), session.user_id().as_deref(), now));
+            return Ok(self.policy.render(bound.binding(), bound.user(), now));
         }
         let secret = match &self.cookie_secret {
             Some(secret) => secret.clone(),

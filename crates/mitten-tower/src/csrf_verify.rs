@@ -204,8 +204,11 @@ async fn verdict(
     let binding = bound
         .as_ref()
         .map(mitten_core::session::TokenBinding::binding);
+    let user = bound
+        .as_ref()
+        .and_then(mitten_core::session::TokenBinding::user);
     match csrf.mode() {
-        TokenMode::PerSession => csrf.verify(token, binding, session.user_id().as_deref()),
+        TokenMode::PerSession => csrf.verify(token, binding, user),
         TokenMode::OneTime { max_age } => {
             let token = token.ok_or(CsrfFailure::TokenMissing)?;
             let Some(binding) = binding else {

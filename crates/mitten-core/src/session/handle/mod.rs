@@ -87,7 +87,7 @@ impl Change {
     fn apply(&self, data: &mut SessionData) {
         match self {
             Self::Insert(key, value) => {
-                data.insert(key.clone(), value.clone());
+                data.insert_str(key, value.clone());
             }
             Self::Remove(key) => {
                 data.remove(key);
@@ -250,7 +250,7 @@ impl Session {
         // A loaded session without a stored record is new: its first write creates it under a
         // fresh ID, so no other request can race it and its changes need no log to merge.
         if state.loaded && state.base.is_none() {
-            state.data_mut().insert(key.to_owned(), value);
+            state.data_mut().insert_str(key, value);
             state.data_changed = true;
             return;
         }

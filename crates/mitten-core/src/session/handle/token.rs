@@ -1,5 +1,5 @@
-//! What a session gives CSRF tokens to bind to: its binding secret, and the stored record whose
-//! copy of the secret remembers the token.
+//! What a session gives CSRF tokens to bind to: its binding secret and its user, and the stored
+//! record whose copy of the secret remembers the token.
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,12 +9,14 @@ use crate::csrf::Binding;
 use crate::session::{BindingSecret, Record};
 
 /// What a session's CSRF tokens are bound to, from [`Session::token_binding`]: its binding
-/// secret, and, when the secret is the stored one, the record whose copy of it remembers the
-/// session's token (so that a returning visitor's token costs no MAC).
+/// secret and its user, and, when the secret is the stored one, the record whose copy of it
+/// remembers the session's token (so that a returning visitor's token costs no MAC). Read under
+/// one look at the session.
 pub struct TokenBinding {
     secret: BindingSecret,
     /// The stored record holding `secret`, unless this request made or changed the secret.
     stored: Option<Arc<Record>>,
+    user: Option<String>,
 }
 
 impl TokenBinding {
@@ -24,7 +26,16 @@ impl TokenBinding {
         } else {
             state.base.clone()
         };
-        Self { secret, stored }
+        Self {
+            secret,
+            stored,
+            user: state.user_id.clone(),
+        }
+    }
+
+    /// The session's user, as [`Session::user_id`] gives it.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
     }
 
     /// The binding to render or check a token with.
@@ -50,13 +61,14 @@ impl fmt::Debug for TokenBinding {
 
 impl Session {
     /// What CSRF tokens are bound to: [`binding_secret`](Self::binding_secret) (made now if
-    /// the session has none), with the stored record that remembers the token.
+    /// the session has none) and the user, with the stored record that remembers the token.
     ///
     /// ```
     /// # fn demo(session: &mitten_core::session::Session, key: &mitten_core::csrf::TokenKey) {
-    /// let token = key.render(session.token_binding().binding(), None);
+    /// let bound = session.token_binding();
+    /// let token = key.render(bound.binding(), bound.user());
     /// let binding = session.existing_token_binding();
-    /// assert!(binding.is_some_and(|b| key.verify(&token, b.binding(), None)));
+    /// assert!(binding.is_some_and(|b| key.verify(&token, b.binding(), b.user())));
     /// # }
     /// ```
     pub fn token_binding(&self) -> TokenBinding {
@@ -65,7 +77,8 @@ impl Session {
         TokenBinding::of(&state, secret)
     }
 
-    /// What CSRF tokens are bound to, if the session has a binding secret (nothing is made).
+    /// What CSRF tokens are bound to (secret and user), if the session has a binding secret
+    /// (nothing is made).
     pub fn existing_token_binding(&self) -> Option<TokenBinding> {
         let state = self.state();
         let secret = state.current_secret()?.clone();
@@ -90,7 +103,10 @@ mod tests {
         let key = TokenKey::new(&SecretKey::generate());
         let first = sessions.start(&http::HeaderMap::new());
         first.load().await.expect("load");
-        let token = key.render(first.token_binding().binding(), None);
+        first.set_user_id(Some("ann"));
+        let bound = first.token_binding();
+        assert_eq!(bound.user(), Some("ann"));
+        let token = key.render(bound.binding(), bound.user());
         // Made by this request: nothing stored remembers it yet.
         let binding = first.token_binding();
         assert!(binding.stored.is_none());
@@ -99,12 +115,15 @@ mod tests {
         returning.load().await.expect("load");
         let binding = returning.existing_token_binding().expect("secret");
         assert!(binding.stored.is_some());
-        assert!(key.verify(&token, binding.binding(), None));
+        // The token is bound to the user the binding carries.
+        assert_eq!(binding.user(), Some("ann"));
+        assert!(key.verify(&token, binding.binding(), binding.user()));
+        assert!(!key.verify(&token, binding.binding(), None));
         // Regenerated: a new secret, which the old record's memo has nothing to say about.
         returning.regenerate();
         let binding = returning.token_binding();
         assert!(binding.stored.is_none());
-        assert!(!key.verify(&token, binding.binding(), None));
+        assert!(!key.verify(&token, binding.binding(), binding.user()));
         assert_eq!(format!("{binding:?}"), "TokenBinding(<redacted>)");
     }
 }
