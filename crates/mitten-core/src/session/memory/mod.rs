@@ -15,10 +15,11 @@ const SHARDS: usize = 16;
 ///
 /// Sixteen shards, each behind its own lock, so requests on two cores rarely wait for each
 /// other. Bounded: a new session in a full shard evicts the shard's oldest-created session,
-/// active or not, so a flood of new sessions pushes out established ones: size the bound for the traffic (or use Redis)
-/// until eviction is least-recently-used. Expired records are never returned and are removed
-/// when found. Keeps a per-user index for "log out everywhere". Everything is lost when the process
-/// exits, and each process has its own sessions: use the Redis store for more than one instance.
+/// active or not, so a flood of new sessions pushes out established ones: size the bound for
+/// the traffic (or use Redis) until eviction is least-recently-used. Expired records are never
+/// returned and are removed when found. Keeps a per-user index for "log out everywhere".
+/// Everything is lost when the process exits, and each process has its own sessions: use the
+/// Redis store for more than one instance.
 ///
 /// ```
 /// use mitten_core::session::MemoryStore;
