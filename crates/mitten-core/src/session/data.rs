@@ -74,21 +74,12 @@ impl SessionData {
 
     /// Sets `key` to `value`, handing back the value it replaces.
     pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
-        self.insert_with(&key, value, || SmolStr::from(key.as_str()))
+        self.insert_str(&key, value)
     }
 
     /// [`insert`](Self::insert) with a borrowed key: a key of up to 23 bytes is then stored
     /// without ever being allocated.
     pub(crate) fn insert_str(&mut self, key: &str, value: Value) -> Option<Value> {
-        self.insert_with(key, value, || SmolStr::new(key))
-    }
-
-    fn insert_with(
-        &mut self,
-        key: &str,
-        value: Value,
-        owned: impl FnOnce() -> SmolStr,
-    ) -> Option<Value> {
         match self.position(key) {
             Ok(at) => self
                 .entries
@@ -97,7 +88,7 @@ impl SessionData {
             Err(at) => {
                 // Exactly one more: no spare room is kept.
                 self.entries.reserve_exact(1);
-                self.entries.insert(at, (owned(), value));
+                self.entries.insert(at, (SmolStr::new(key), value));
                 None
             }
         }
