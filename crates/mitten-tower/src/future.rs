@@ -11,8 +11,6 @@ use http::{Request, Response};
 use mitten_core::csp::CspNonce;
 use mitten_core::headers::ResponseContext;
 use mitten_core::{Policy, RouteOverride};
-
-use crate::service::Shared;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
@@ -21,6 +19,7 @@ use crate::bounds::ResponseBody;
 use crate::csrf::{After, Verification};
 #[cfg(not(feature = "csrf"))]
 use crate::csrf_off::{After, Verification};
+use crate::service::Shared;
 use crate::session::{SessionHandle, WriteBack};
 
 pin_project! {
