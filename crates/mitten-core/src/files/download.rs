@@ -7,22 +7,50 @@ use http::{HeaderMap, HeaderValue};
 
 use super::secure_filename;
 
-/// Content types a browser may run script in when shown inline or sniffed.
-const ACTIVE_CONTENT: &[&str] = &[
-    "text/html",
-    "application/xhtml+xml",
-    "image/svg+xml",
-    "text/xml",
-    "application/xml",
-    "text/javascript",
-    "application/javascript",
-    "application/ecmascript",
-    "text/css",
-    "application/x-shockwave-flash",
-    "text/xsl",
-    "application/pdf",
-    "multipart/x-mixed-replace",
+/// Content types no browser runs script or styles in, however the file is fetched: as a page,
+/// an `<iframe>`, a `<script src>` or a stylesheet (with `nosniff`, which the download sends). A
+/// download is sent with one of these, or as `application/octet-stream`. A list of what is
+/// allowed, not of what is dangerous: browsers run script under more names than any list of
+/// them holds (`application/x-javascript`, `text/jscript`, `text/javascript1.5`, every
+/// `+xml` type, ...).
+const PASSIVE_CONTENT: &[&str] = &[
+    "application/octet-stream",
+    "text/plain",
+    "text/csv",
+    "application/json",
+    "application/zip",
+    "application/gzip",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "image/avif",
+    "audio/mpeg",
+    "audio/ogg",
+    "audio/wav",
+    "audio/webm",
+    "video/mp4",
+    "video/ogg",
+    "video/webm",
+    "font/woff",
+    "font/woff2",
 ];
+
+/// Whether `content_type` is one of [`PASSIVE_CONTENT`] (parameters such as `charset` aside).
+fn is_passive(content_type: &str) -> bool {
+    // A browser reads a `Content-Type` with a comma as a list and takes the last type in it it
+    // understands: a passive type in front proves nothing.
+    if content_type.contains(',') {
+        return false;
+    }
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    PASSIVE_CONTENT.contains(&essence.as_str())
+}
 
 /// Serves a file as an attachment: the headers that stop an uploaded file from running in the
 /// site's origin.
@@ -31,8 +59,10 @@ const ACTIVE_CONTENT: &[&str] = &[
 /// origin, it runs with your cookies. **Defence:** `Content-Disposition: attachment` (with an
 /// RFC 6266 `filename` and an RFC 8187 `filename*`, escaped so no name can inject a header),
 /// `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox; default-src 'none'`,
-/// and a content type that is never a script-capable one (HTML, SVG, XML, JavaScript, CSS, PDF,
-/// …): those are sent as `application/octet-stream` unless the caller insists with
+/// and a content type no browser runs anything in: plain text, CSV, JSON, archives, raster
+/// images, audio, video and fonts keep theirs; every other type (HTML, SVG, XML, any
+/// JavaScript type, CSS, PDF, a list of types, one this crate does not know) is sent as
+/// `application/octet-stream`, unless the caller insists with
 /// [`danger_allow_active_content`](Self::danger_allow_active_content).
 ///
 /// ```
@@ -71,8 +101,8 @@ impl Download {
         self
     }
 
-    /// Sends a script-capable content type as it is. The file can then run script in your
-    /// origin if a browser ever renders it; only for files you wrote yourself.
+    /// Sends any content type as it is, a script-capable one too. The file can then run script
+    /// in your origin if a browser ever renders or loads it; only for files you wrote yourself.
     pub fn danger_allow_active_content(mut self) -> Self {
         self.allow_active = true;
         self
@@ -85,13 +115,7 @@ impl Download {
             .content_type
             .clone()
             .unwrap_or_else(|| guess_content_type(&self.filename).to_owned());
-        let essence = content_type
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        let safe = self.allow_active || !ACTIVE_CONTENT.contains(&essence.as_str());
+        let safe = self.allow_active || is_passive(&content_type);
         let value = HeaderValue::from_str(&content_type)
             .ok()
             .filter(|_| safe)
@@ -164,7 +188,7 @@ mod tests {
     #[test]
     fn active_types_are_neutralised() {
         for name in [
-            "x.html", "x.htm", "x.svg", "x.xml", "x.js", "x.css", "x.pdf",
+            "x.html", "x.htm", "x.svg", "x.xml", "x.js", "x.mjs", "x.css", "x.pdf",
         ] {
             let headers = Download::new(name).headers();
             assert_eq!(headers[CONTENT_TYPE], "application/octet-stream", "{name}");
@@ -178,6 +202,74 @@ mod tests {
             .headers();
         assert_eq!(allowed[CONTENT_TYPE], "text/html");
         assert_eq!(Download::new("a.png").headers()[CONTENT_TYPE], "image/png");
+    }
+
+    /// A client-declared type (an upload's part type) passed through: every name a browser runs
+    /// script or styles under, and any type not known to be passive, goes out as octet-stream.
+    #[test]
+    fn only_passive_types_are_sent_as_they_are() {
+        for declared in [
+            // JavaScript MIME types (WHATWG MIME Sniffing, "JavaScript MIME type").
+            "application/x-javascript",
+            "application/x-ecmascript",
+            "text/ecmascript",
+            "text/x-javascript",
+            "text/x-ecmascript",
+            "text/jscript",
+            "text/livescript",
+            "text/javascript1.0",
+            "text/javascript1.5",
+            "application/javascript; charset=utf-8",
+            // XML documents, which may carry script or XSLT.
+            "application/rss+xml",
+            "application/atom+xml",
+            "application/vnd.wap.xhtml+xml",
+            "text/xsl",
+            // A list: browsers take the last type they understand.
+            "text/plain, text/javascript",
+            "text/plain;charset=utf-8,application/javascript",
+            // Unknown, empty or malformed.
+            "application/x-unknown",
+            "",
+            "text/plain/extra",
+        ] {
+            let headers = Download::new("x").content_type(declared).headers();
+            assert_eq!(
+                headers[CONTENT_TYPE], "application/octet-stream",
+                "{declared:?}"
+            );
+        }
+        for passive in [
+            "text/plain; charset=utf-8",
+            "Text/CSV",
+            "application/json",
+            "image/webp",
+            "audio/ogg",
+            "video/webm",
+            "font/woff2",
+        ] {
+            let headers = Download::new("x").content_type(passive).headers();
+            assert_eq!(headers[CONTENT_TYPE], passive, "{passive:?}");
+        }
+    }
+
+    /// Every type the extension guess gives is either sent as it is (passive) or neutralised:
+    /// the guess never names an active type that gets through.
+    #[test]
+    fn guessed_types_are_passive_or_neutralised() {
+        for extension in [
+            "txt", "log", "md", "csv", "json", "png", "jpg", "jpeg", "gif", "webp", "avif", "mp3",
+            "mp4", "zip", "gz", "pdf", "html", "htm", "svg", "xml", "js", "mjs", "css", "bin",
+        ] {
+            let name = format!("x.{extension}");
+            let guessed = guess_content_type(&name);
+            let sent = Download::new(&name).headers()[CONTENT_TYPE].clone();
+            if is_passive(guessed) {
+                assert_eq!(sent, guessed, "{name}");
+            } else {
+                assert_eq!(sent, "application/octet-stream", "{name}");
+            }
+        }
     }
 
     #[test]
