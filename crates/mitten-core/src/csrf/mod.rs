@@ -204,12 +204,15 @@ pub fn form_may_carry_token(method_attribute: &str) -> bool {
     method_attribute.eq_ignore_ascii_case("post")
 }
 
-/// A WebSocket handshake (`GET` with `Upgrade: websocket`).
+/// A WebSocket handshake (`GET` with `Upgrade: websocket`). A request of another method with
+/// that header is no handshake, and is checked as its method is.
 pub fn is_websocket_upgrade(view: &RequestView<'_>) -> bool {
-    view.headers
-        .get_all(http::header::UPGRADE)
-        .iter()
-        .any(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+    *view.method == Method::GET
+        && view
+            .headers
+            .get_all(http::header::UPGRADE)
+            .iter()
+            .any(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
 }
 
 impl CsrfPolicy {

@@ -403,6 +403,48 @@ fn cross_site_websocket_upgrade_is_refused() {
     assert_eq!(upgrade(&[("origin", PUBLIC)]), Precheck::Skip);
 }
 
+/// `Upgrade: websocket` makes a handshake of a `GET` only: on a POST it must not skip the token
+/// tier (nor, without tokens, the refusal of a request that shows no origin).
+#[test]
+fn upgrade_header_on_an_unsafe_method_is_no_websocket_handshake() {
+    let upgrade = [("upgrade", "websocket"), ("connection", "upgrade")];
+    for method in [Method::POST, Method::PUT, Method::DELETE] {
+        assert_eq!(
+            precheck_with(
+                &policy(CsrfConfig::new()),
+                method.clone(),
+                "/notes",
+                false,
+                &upgrade
+            ),
+            Precheck::NeedToken,
+            "{method}"
+        );
+        assert_eq!(
+            precheck_with(
+                &policy(CsrfConfig::new().without_token()),
+                method.clone(),
+                "/notes",
+                false,
+                &upgrade
+            ),
+            refused(CsrfFailure::NoOriginSignal),
+            "{method}"
+        );
+    }
+    // The handshake itself, from a client that sends no Origin (not a browser), still passes.
+    assert_eq!(
+        precheck_with(
+            &policy(CsrfConfig::new()),
+            Method::GET,
+            "/ws",
+            false,
+            &upgrade
+        ),
+        Precheck::Skip
+    );
+}
+
 /// A POST to `p` (built without a public origin), asking for the request's own origin (`own`)
 /// and counting the calls.
 fn precheck_computed(
