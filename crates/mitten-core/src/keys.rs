@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::ConfigError;
-use crate::mac::hmac_tag;
+use crate::mac::{Tag, hmac_tag};
 
 /// The fewest bytes a key for Mitten's own MACs may have (256 bits).
 pub const MIN_KEY_BYTES: usize = 32;
@@ -63,10 +63,17 @@ impl SecretKey {
         Self { bytes }
     }
 
-    /// A key for one purpose: `HMAC-SHA256(self, "mitten/v1/" + purpose)`.
+    /// A key for one purpose: 32 bytes of HKDF-SHA256 (RFC 5869) of this key, with the salt
+    /// `mitten/v1` and the purpose as its info.
+    ///
+    /// Not `HMAC(key, label)`: a signer given the same key with no key derivation
+    /// (itsdangerous's `KeyDerivation::None`) computes `HMAC(key, value)` of every value it
+    /// signs, and would hand out the key of whatever label it was asked to sign. HKDF keys its
+    /// two HMACs with the salt and with the first one's output, neither of which such a signer
+    /// holds.
     pub fn derive(&self, purpose: &str) -> SecretKey {
         // The tag wipes itself on drop; only the key keeps a copy.
-        let tag = hmac_tag::<Hmac<Sha256>>(&self.bytes, &[b"mitten/v1/", purpose.as_bytes()]);
+        let tag = hkdf_sha256(b"mitten/v1", &self.bytes, purpose.as_bytes());
         SecretKey {
             bytes: tag.as_bytes().to_vec(),
         }
@@ -110,6 +117,14 @@ impl PartialEq for SecretKey {
 }
 
 impl Eq for SecretKey {}
+
+/// HKDF-SHA256 (RFC 5869) with one block of output (32 bytes): the extract step, then the
+/// expand step's first block. Written on [`hmac_tag`], whose outputs wipe themselves: the
+/// `hkdf` crate leaves the pseudorandom key between the two steps in memory it does not wipe.
+fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8]) -> Tag {
+    let pseudorandom_key = hmac_tag::<Hmac<Sha256>>(salt, &[ikm]);
+    hmac_tag::<Hmac<Sha256>>(pseudorandom_key.as_bytes(), &[info, &[1]])
+}
 
 /// Keys for rotation: sign with the newest, verify with any.
 ///
@@ -199,6 +214,65 @@ mod tests {
             SecretKey::from_bytes_unchecked(b"j".to_vec()).derive("a")
         );
         assert_eq!(key.derive("a").len(), 32);
+    }
+
+    /// RFC 5869, test case 1: the first 32 bytes of its output (one block).
+    #[test]
+    fn hkdf_matches_rfc_5869() {
+        let ikm = [0x0b; 22];
+        let salt: Vec<u8> = (0x00..=0x0c).collect();
+        let info: Vec<u8> = (0xf0..=0xf9).collect();
+        let okm = hkdf_sha256(&salt, &ikm, &info);
+        let hex: String = okm.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+        );
+        // And `derive` is that, with Mitten's salt (computed with Python's `hmac`).
+        let derived = SecretKey::from_bytes_unchecked(b"k".to_vec()).derive("a");
+        let hex: String = derived.bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "b2e4522cbbfe8474b44a056550f69bab72f74fabdb6e7c0ccdc202ce2d8894c1"
+        );
+    }
+
+    /// A signer on the same key that signs whatever it is given (itsdangerous's `None` and
+    /// `Hmac` key derivations, SHA-256) must not hand out a key Mitten derives.
+    #[cfg(feature = "signing")]
+    #[test]
+    fn an_itsdangerous_signer_on_the_same_key_reveals_no_derived_key() {
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+        use crate::sign::{Digest, KeyDerivation, Signer};
+        let key = SecretKey::generate();
+        let ring = Keyring::new(key.clone());
+        for purpose in ["csrf-token", "session-cookie", "signed-cookie"] {
+            let derived = key.derive(purpose);
+            let label = format!("mitten/v1/{purpose}");
+            let plain = Signer::builder(&ring)
+                .key_derivation(KeyDerivation::None)
+                .digest(Digest::Sha256)
+                .build()
+                .expect("valid");
+            let signed = plain.sign(&label);
+            let signature = signed.rsplit_once('.').expect("signed").1;
+            let signature = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
+            assert_ne!(signature.as_slice(), derived.expose(), "{purpose}");
+            // Salted with the label, the `Hmac` derivation signs with HMAC(key, label).
+            let salted = Signer::builder(&ring)
+                .salt(&label)
+                .key_derivation(KeyDerivation::Hmac)
+                .digest(Digest::Sha256)
+                .build()
+                .expect("valid");
+            let signed = salted.sign("x");
+            let signature = signed.rsplit_once('.').expect("signed").1;
+            let signature = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
+            let with_derived = hmac_tag::<Hmac<Sha256>>(derived.expose(), &[b"x"]);
+            assert_ne!(signature.as_slice(), with_derived.as_bytes(), "{purpose}");
+        }
     }
 
     #[test]
