@@ -38,7 +38,7 @@ const PASSIVE_CONTENT: &[&str] = &[
 
 /// Whether `content_type` is one of [`PASSIVE_CONTENT`] (parameters such as `charset` aside).
 fn is_passive(content_type: &str) -> bool {
-    // A browser reads a `Content-Type` with a comma as a list and takes the last type in it it
+    // A browser reads a `Content-Type` with a comma as a list and takes the last type it
     // understands: a passive type in front proves nothing.
     if content_type.contains(',') {
         return false;
