@@ -222,17 +222,15 @@ mod tests {
         let ikm = [0x0b; 22];
         let salt: Vec<u8> = (0x00..=0x0c).collect();
         let info: Vec<u8> = (0xf0..=0xf9).collect();
-        let okm = hkdf_sha256(&salt, &ikm, &info);
-        let hex: String = okm.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let hex = |bytes: &[u8]| -> String { bytes.iter().map(|b| format!("{b:02x}")).collect() };
         assert_eq!(
-            hex,
+            hex(hkdf_sha256(&salt, &ikm, &info).as_bytes()),
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
         );
         // And `derive` is that, with Mitten's salt (computed with Python's `hmac`).
         let derived = SecretKey::from_bytes_unchecked(b"k".to_vec()).derive("a");
-        let hex: String = derived.bytes.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(
-            hex,
+            hex(derived.expose()),
             "b2e4522cbbfe8474b44a056550f69bab72f74fabdb6e7c0ccdc202ce2d8894c1"
         );
     }
@@ -248,30 +246,28 @@ mod tests {
         use crate::sign::{Digest, KeyDerivation, Signer};
         let key = SecretKey::generate();
         let ring = Keyring::new(key.clone());
+        // The signature of `value` by a SHA-256 signer on `ring` with `derivation` and `salt`.
+        let signature = |derivation: KeyDerivation, salt: &str, value: &str| -> Vec<u8> {
+            let signer = Signer::builder(&ring)
+                .salt(salt)
+                .key_derivation(derivation)
+                .digest(Digest::Sha256)
+                .build()
+                .expect("valid");
+            let signed = signer.sign(value);
+            let encoded = signed.rsplit_once('.').expect("signed").1;
+            URL_SAFE_NO_PAD.decode(encoded).expect("base64url")
+        };
         for purpose in ["csrf-token", "session-cookie", "signed-cookie"] {
             let derived = key.derive(purpose);
             let label = format!("mitten/v1/{purpose}");
-            let plain = Signer::builder(&ring)
-                .key_derivation(KeyDerivation::None)
-                .digest(Digest::Sha256)
-                .build()
-                .expect("valid");
-            let signed = plain.sign(&label);
-            let signature = signed.rsplit_once('.').expect("signed").1;
-            let signature = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
-            assert_ne!(signature.as_slice(), derived.expose(), "{purpose}");
+            // No derivation: the signature is HMAC(key, label).
+            let plain = signature(KeyDerivation::None, "", &label);
+            assert_ne!(plain.as_slice(), derived.expose(), "{purpose}");
             // Salted with the label, the `Hmac` derivation signs with HMAC(key, label).
-            let salted = Signer::builder(&ring)
-                .salt(&label)
-                .key_derivation(KeyDerivation::Hmac)
-                .digest(Digest::Sha256)
-                .build()
-                .expect("valid");
-            let signed = salted.sign("x");
-            let signature = signed.rsplit_once('.').expect("signed").1;
-            let signature = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
+            let salted = signature(KeyDerivation::Hmac, &label, "x");
             let with_derived = hmac_tag::<Hmac<Sha256>>(derived.expose(), &[b"x"]);
-            assert_ne!(signature.as_slice(), with_derived.as_bytes(), "{purpose}");
+            assert_ne!(salted.as_slice(), with_derived.as_bytes(), "{purpose}");
         }
     }
 
