@@ -66,6 +66,64 @@ async fn concurrent_requests_do_not_lose_updates() {
     assert_eq!(check.get::<bool>("start"), Some(true));
 }
 
+/// `update_now` against Redis: of requests claiming one key at once, exactly one succeeds (how a
+/// one-time CSRF token is consumed), and increments made at once are all counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_made_now_are_compare_and_set() {
+    use mitten_core::session::UpdateNow;
+    use serde_json::{Value, json};
+
+    let Some(server) = RedisServer::start_persistent("Redis tests") else {
+        return;
+    };
+    let store: Arc<dyn SessionStore> =
+        Arc::new(RedisStore::connect(&server.url()).await.expect("connect"));
+    let sessions = Sessions::with_store(store, SessionConfig::new()).expect("valid");
+    let first = sessions.start(&http::HeaderMap::new());
+    first.load().await.expect("load");
+    first.insert("count", 0).expect("insert");
+    let cookie = first.persist().await.expect("persist").expect("cookie");
+    let mut headers = http::HeaderMap::new();
+    let pair = mitten_testkit::cookie_pair(&cookie);
+    headers.insert(http::header::COOKIE, pair.parse().expect("value"));
+
+    // 16 requests load the same version, then each claims "once" and counts itself.
+    let loaded = Arc::new(tokio::sync::Barrier::new(16));
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let session = sessions.start(&headers);
+        let loaded = Arc::clone(&loaded);
+        tasks.push(tokio::spawn(async move {
+            session.load().await.expect("load");
+            loaded.wait().await;
+            let claim = |stored: Option<&Value>| match stored {
+                None => Ok(json!(true)),
+                Some(_) => Err(()),
+            };
+            let claimed = session.update_now("once", claim).await.expect("store");
+            let count = |stored: Option<&Value>| {
+                Ok::<_, ()>(json!(stored.and_then(Value::as_u64).unwrap_or(0) + 1))
+            };
+            let counted = session.update_now("count", count).await.expect("store");
+            (claimed, counted)
+        }));
+    }
+    let mut claims = 0;
+    for task in tasks {
+        let (claimed, counted) = task.await.expect("task");
+        assert_eq!(counted, UpdateNow::Written);
+        if claimed == UpdateNow::Written {
+            claims += 1;
+        } else {
+            assert_eq!(claimed, UpdateNow::Refused(()));
+        }
+    }
+    assert_eq!(claims, 1, "exactly one request claims the key");
+    let check = sessions.start(&headers);
+    check.load().await.expect("load");
+    assert_eq!(check.get::<u64>("count"), Some(16), "no increment lost");
+}
+
 #[tokio::test]
 async fn log_out_everywhere_in_redis() {
     let Some(server) = RedisServer::start_persistent("Redis tests") else {

@@ -8,15 +8,14 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use mitten_core::Rejection;
-use mitten_core::csrf::{CookieSecret, CsrfFailure, CsrfPolicy, TokenMode, token_from_headers};
+use mitten_core::csrf::{
+    CookieSecret, CsrfFailure, CsrfPolicy, TokenMode, USED_TOKENS_KEY, record_use,
+    token_from_headers,
+};
+use mitten_core::session::UpdateNow;
 
 use crate::csrf_body::{read_body, token_body, token_in_body};
 use crate::reject;
-
-/// The session key under which one-time tokens already used are remembered.
-const USED_TOKENS_KEY: &str = "_mitten.csrf.used";
-/// How many used one-time tokens a session remembers.
-const USED_TOKENS_KEPT: usize = 256;
 
 /// Why the check refused a request.
 #[derive(Debug, Clone, Copy)]
@@ -144,28 +143,28 @@ where
         Some(session) => match session.load().await {
             Ok(()) => verdict(csrf, token, session).await,
             // The store is down: fail closed, as the session layer does.
-            Err(_) => {
-                return Err(Refused::new(
-                    Refusal::StoreUnavailable,
-                    &parts,
-                    body.read(&parts.headers),
-                ));
-            }
+            Err(_) => Err(Refusal::StoreUnavailable),
         },
-        None => csrf.verify(
-            token,
-            cookie_secret.as_ref().map(CookieSecret::binding),
-            None,
-        ),
+        None => csrf
+            .verify(
+                token,
+                cookie_secret.as_ref().map(CookieSecret::binding),
+                None,
+            )
+            .map_err(Refusal::Csrf),
     };
     drop(body_token);
-    match verdict {
-        Ok(()) => Ok(Request::from_parts(parts, body.into_body())),
-        Err(failure) => {
-            let read = body.read(&parts.headers);
+    let Err(refusal) = verdict else {
+        return Ok(Request::from_parts(parts, body.into_body()));
+    };
+    let read = body.read(&parts.headers);
+    match refusal {
+        Refusal::Csrf(_) => {
             let request = Request::from_parts(parts, body.into_body());
-            report_only(csrf, Refusal::Csrf(failure), request, read)
+            report_only(csrf, refusal, request, read)
         }
+        // Not the check's doubt but the store's failure: refused even in report-only mode.
+        _ => Err(Refused::new(refusal, &parts, read)),
     }
 }
 
@@ -195,11 +194,14 @@ impl<B: From<Bytes>> CheckedBody<B> {
     }
 }
 
+/// The token's verdict against the session. A one-time token is recorded as used in the store
+/// before the request goes on (compare-and-set: of two requests replaying it at once, one
+/// passes).
 async fn verdict(
     csrf: &CsrfPolicy,
     token: Option<&str>,
     session: &mitten_core::session::Session,
-) -> Result<(), CsrfFailure> {
+) -> Result<(), Refusal> {
     let bound = session.existing_token_binding();
     let binding = bound
         .as_ref()
@@ -208,33 +210,26 @@ async fn verdict(
         .as_ref()
         .and_then(mitten_core::session::TokenBinding::user);
     match csrf.mode() {
-        TokenMode::PerSession => csrf.verify(token, binding, user),
+        TokenMode::PerSession => csrf.verify(token, binding, user).map_err(Refusal::Csrf),
         TokenMode::OneTime { max_age } => {
-            let token = token.ok_or(CsrfFailure::TokenMissing)?;
-            let Some(binding) = binding else {
-                return Err(CsrfFailure::NoBinding);
-            };
+            let token = token.ok_or(Refusal::Csrf(CsrfFailure::TokenMissing))?;
+            let binding = binding.ok_or(Refusal::Csrf(CsrfFailure::NoBinding))?;
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             let nonce = csrf
                 .token_key()
                 .verify_once(token, binding, now, max_age)
-                .ok_or(CsrfFailure::TokenInvalid)?;
-            let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
-            let mut used: Vec<(String, u64)> = session.get(USED_TOKENS_KEY).unwrap_or_default();
-            if used.iter().any(|(n, _)| *n == nonce) {
-                return Err(CsrfFailure::TokenReused);
+                .ok_or(Refusal::Csrf(CsrfFailure::TokenInvalid))?;
+            let record =
+                |stored: Option<&serde_json::Value>| record_use(stored, &nonce, now, max_age);
+            match session.update_now(USED_TOKENS_KEY, record).await {
+                Ok(UpdateNow::Written) => Ok(()),
+                Ok(UpdateNow::Refused(failure)) => Err(Refusal::Csrf(failure)),
+                // Destroyed since it was loaded: the token's binding is gone with it.
+                Ok(_) => Err(Refusal::Csrf(CsrfFailure::NoBinding)),
+                Err(_) => Err(Refusal::StoreUnavailable),
             }
-            used.retain(|(_, at)| now.saturating_sub(*at) <= max_age);
-            used.push((nonce, now));
-            if used.len() > USED_TOKENS_KEPT {
-                let excess = used.len() - USED_TOKENS_KEPT;
-                used.drain(..excess);
-            }
-            session
-                .insert(USED_TOKENS_KEY, used)
-                .map_err(|_| CsrfFailure::TokenInvalid)
         }
     }
 }

@@ -293,6 +293,83 @@ async fn one_time_tokens_cannot_be_replayed() {
     );
 }
 
+/// An app with one-time tokens whose `/transfer` is slow enough that requests sent together are
+/// all checked before the first is answered.
+fn one_time_app() -> Router {
+    let mitten = with_sessions(
+        Config::strict(),
+        CsrfConfig::new().mode(TokenMode::OneTime { max_age: 600 }),
+    );
+    Router::new()
+        .route(
+            "/token",
+            get(|token: CsrfToken| async move { token.to_string() }),
+        )
+        .route(
+            "/transfer",
+            post(|| async {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                "done"
+            }),
+        )
+        .layer(mitten.layer())
+}
+
+/// Posts each token to `/transfer` with `client`'s cookies, all at once; the statuses, sorted.
+async fn transfer_at_once(client: &Client, tokens: &[String]) -> Vec<u16> {
+    let posts: Vec<_> = tokens
+        .iter()
+        .map(|token| {
+            let request = client
+                .http
+                .post(format!("{}/transfer", client.base))
+                .header("cookie", client.cookie_header())
+                .header("sec-fetch-site", "same-origin")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("_csrf_token={token}"));
+            tokio::spawn(async move { request.send().await.expect("post").status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for post in posts {
+        statuses.push(post.await.expect("task"));
+    }
+    statuses.sort_unstable();
+    statuses
+}
+
+/// A leaked one-time token replayed by many requests at the same moment passes once: its use is
+/// stored before the handler runs, not with the session after the response.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_time_token_replayed_at_once_passes_once() {
+    let mut client = Client::new(serve(one_time_app()).await);
+    let token = client.token().await;
+    let replays = vec![token; 8];
+    assert_eq!(
+        transfer_at_once(&client, &replays).await,
+        [200, 403, 403, 403, 403, 403, 403, 403]
+    );
+}
+
+/// Tokens of one session used at the same moment are all remembered: no request's record of
+/// its token overwrites another's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_time_tokens_used_at_once_are_all_remembered() {
+    let mut client = Client::new(serve(one_time_app()).await);
+    let mut tokens = Vec::new();
+    for _ in 0..4 {
+        tokens.push(client.token().await);
+    }
+    assert_eq!(transfer_at_once(&client, &tokens).await, [200; 4]);
+    for token in &tokens {
+        assert_eq!(
+            transfer_at_once(&client, std::slice::from_ref(token)).await,
+            [403],
+            "a token used once passes again"
+        );
+    }
+}
+
 #[tokio::test]
 async fn user_bound_tokens_follow_the_user() {
     let addr = serve(app(Config::strict(), CsrfConfig::new().bind_to_user())).await;

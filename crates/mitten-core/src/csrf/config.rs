@@ -14,7 +14,9 @@ pub enum TokenMode {
     /// One token per session (masked differently on every render). The default.
     PerSession,
     /// A fresh token per render, usable once, for at most `max_age` seconds (flask-xsrf). Needs
-    /// sessions: the used tokens are remembered in the session store.
+    /// sessions: the used tokens are remembered in the session store, each written there (with
+    /// compare-and-set) before the request reaches the handler, so a token replayed by many
+    /// requests at once passes once.
     OneTime {
         /// Seconds a token stays valid.
         max_age: u64,

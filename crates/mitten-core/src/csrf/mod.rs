@@ -32,6 +32,8 @@ mod config;
 mod memo;
 mod origin_check;
 mod token;
+#[cfg(feature = "sessions")]
+mod used;
 
 use http::{HeaderMap, Method};
 
@@ -40,6 +42,8 @@ pub use memo::TokenMemo;
 use origin_check::{OriginRules, check_origin};
 pub use origin_check::{OriginVerdict, TrustedOrigin};
 pub use token::{Binding, CookieSecret, TokenKey};
+#[cfg(feature = "sessions")]
+pub use used::{USED_TOKENS_KEPT, USED_TOKENS_KEY, record_use};
 
 use crate::origin::Origin;
 use crate::path::PathPattern;

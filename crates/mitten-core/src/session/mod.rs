@@ -49,9 +49,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{SameSite, SessionConfig};
 pub use data::{IntoIter, SessionData};
 pub use engine::Sessions;
-pub use handle::Session;
 #[cfg(feature = "csrf")]
 pub use handle::TokenBinding;
+pub use handle::{Session, UpdateNow};
 pub use id::{SessionId, StoreKey};
 pub use memory::MemoryStore;
 pub use record::Record;

@@ -10,11 +10,13 @@ use serde_json::Value;
 use super::engine::{CookieRead, Sessions};
 use super::store::StoreError;
 
+mod now;
 mod persist;
 #[cfg(feature = "csrf")]
 mod token;
 
 use super::{BindingSecret, Record, SessionData, SessionId, StoreKey};
+pub use now::UpdateNow;
 #[cfg(feature = "csrf")]
 pub use token::TokenBinding;
 
@@ -93,6 +95,14 @@ impl Change {
                 data.remove(key);
             }
             Self::Clear => data.clear(),
+        }
+    }
+
+    /// Whether this change is to `key` alone.
+    fn is_for(&self, key: &str) -> bool {
+        match self {
+            Self::Insert(changed, _) | Self::Remove(changed) => changed == key,
+            Self::Clear => false,
         }
     }
 }

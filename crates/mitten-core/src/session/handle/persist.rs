@@ -49,7 +49,7 @@ type Written = Result<
 /// How many times a write is retried after losing a compare-and-set race. Each round lets one
 /// racer through, so this bounds how many requests of one session can write at the same moment
 /// before one of them gets a 503.
-const MAX_MERGES: usize = 64;
+pub(super) const MAX_MERGES: usize = 64;
 
 impl Session {
     /// Writes the session back and says what cookie to send, if any. The adapter calls this
