@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::CsrfFailure;
 
-/// The session key under which a session's used one-time tokens are kept.
+/// The session key under which a session's used one-time tokens are kept. It begins with
+/// [`INTERNAL_PREFIX`](crate::session::INTERNAL_PREFIX), so `Session::clear` keeps it.
 pub const USED_TOKENS_KEY: &str = "_mitten.csrf.used";
 
 /// How many used one-time tokens a session remembers. Older ones are forgotten first; a token
@@ -80,28 +81,31 @@ mod tests {
             Some(1),
             "the entry older than max_age is gone"
         );
+        let nonce = |i: usize| {
+            let mut nonce = [9; 16];
+            nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            nonce
+        };
         for i in 0..=USED_TOKENS_KEPT {
-            let nonce = [
-                (i % 256) as u8,
-                (i / 256) as u8,
-                9,
-                9,
-                9,
-                9,
-                9,
-                9,
-                9,
-                9,
-                9,
-                9,
-                9,
-                9,
-                9,
-                9,
-            ];
-            list = record_use(Some(&list), &nonce, 100, 600).expect("use");
+            list = record_use(Some(&list), &nonce(i), 100, 600).expect("use");
         }
         assert_eq!(list.as_array().map(Vec::len), Some(USED_TOKENS_KEPT));
+        // The oldest are forgotten first; the newest are kept.
+        assert!(record_use(Some(&list), &[0; 16], 100, 600).is_ok());
+        assert!(record_use(Some(&list), &nonce(0), 100, 600).is_ok());
+        assert_eq!(
+            record_use(Some(&list), &nonce(1), 100, 600),
+            Err(CsrfFailure::TokenReused)
+        );
+        assert_eq!(
+            record_use(Some(&list), &nonce(USED_TOKENS_KEPT), 100, 600),
+            Err(CsrfFailure::TokenReused)
+        );
+    }
+
+    #[test]
+    fn the_used_list_is_an_internal_key_which_clear_keeps() {
+        assert!(USED_TOKENS_KEY.starts_with(crate::session::INTERNAL_PREFIX));
     }
 
     #[test]

@@ -9,6 +9,10 @@ use serde_json::Value;
 use smallvec::SmallVec;
 use smol_str::SmolStr;
 
+/// How the session keys Mitten keeps for itself begin (the used one-time CSRF tokens):
+/// [`Session::clear`](super::Session::clear) leaves them.
+pub const INTERNAL_PREFIX: &str = "_mitten.";
+
 /// A session's data: string keys to JSON values, sorted by key.
 ///
 /// Compact, because the embedded store keeps every session for hours, and because each
@@ -106,6 +110,13 @@ impl SessionData {
     /// Removes every key.
     pub fn clear(&mut self) {
         self.entries = SmallVec::new();
+    }
+
+    /// Removes every key but Mitten's own (those starting with [`INTERNAL_PREFIX`]).
+    pub(crate) fn clear_application_keys(&mut self) {
+        self.entries
+            .retain(|(key, _)| key.starts_with(INTERNAL_PREFIX));
+        self.entries.shrink_to_fit();
     }
 
     /// The keys and values, sorted by key.

@@ -47,7 +47,7 @@ pub mod conformance;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{SameSite, SessionConfig};
-pub use data::{IntoIter, SessionData};
+pub use data::{INTERNAL_PREFIX, IntoIter, SessionData};
 pub use engine::Sessions;
 #[cfg(feature = "csrf")]
 pub use handle::TokenBinding;

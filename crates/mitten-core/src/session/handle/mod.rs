@@ -94,7 +94,7 @@ impl Change {
             Self::Remove(key) => {
                 data.remove(key);
             }
-            Self::Clear => data.clear(),
+            Self::Clear => data.clear_application_keys(),
         }
     }
 
@@ -281,7 +281,10 @@ impl Session {
         old
     }
 
-    /// Removes every key (the session and its ID stay; see [`destroy`](Self::destroy)).
+    /// Removes every key of the application's (the session and its ID stay; see
+    /// [`destroy`](Self::destroy)). Mitten's own keys, which begin with
+    /// [`INTERNAL_PREFIX`](super::INTERNAL_PREFIX), stay too: forgetting the used one-time
+    /// tokens would let them pass again.
     pub fn clear(&self) {
         self.record(Change::Clear);
     }

@@ -37,6 +37,8 @@ impl Session {
     /// Call it before changing `key` any other way in the same request: changes to `key` made
     /// before (with [`insert`](Self::insert) or [`remove`](Self::remove)) are dropped, and a
     /// [`clear`](Self::clear) made before would, in a write-back that merges, clear it again.
+    /// Call it before the response too: once the write-back has moved the session to a new ID
+    /// ([`regenerate`](Self::regenerate)), a change written now to the old one is lost with it.
     ///
     /// ```
     /// use mitten_core::session::{MemoryStore, SessionConfig, Sessions, UpdateNow};
@@ -86,7 +88,7 @@ impl Session {
                 Ok(value) => value,
                 Err(refusal) => return Ok(UpdateNow::Refused(refusal)),
             };
-            let record = Arc::new(with_value(&current, key, value.clone(), sessions.now()));
+            let record = Arc::new(with_value(&current, key, value, sessions.now()));
             let expiry = record.expires_at(config.idle_timeout, config.absolute_timeout);
             let written = sessions
                 .store()
@@ -94,7 +96,7 @@ impl Session {
                 .await?;
             match written {
                 Cas::Written => {
-                    self.adopt(&id, record, key, value);
+                    self.adopt(&id, record, key);
                     return Ok(UpdateNow::Written);
                 }
                 Cas::Conflict(newer) => current = newer,
@@ -104,20 +106,28 @@ impl Session {
         Err(StoreError::new("too many concurrent writes to one session"))
     }
 
-    /// Makes `record`, just written under `id`, the stored session this request continues, with
-    /// `value` under `key` in the request's own copy of the data too.
-    fn adopt(&self, id: &SessionId, record: Arc<Record>, key: &str, value: Value) {
+    /// Makes `record`, just written under `id`, the stored session this request continues: what
+    /// the request sees is then that record with the request's own changes on top, as after a
+    /// load (the record may hold what other requests wrote since this one loaded).
+    fn adopt(&self, id: &SessionId, record: Arc<Record>, key: &str) {
         let mut state = self.state();
         // The write-back may have moved the session to a new ID meanwhile (a task the handler
         // spawned can call this after the response): the request no longer continues `id`.
         if state.id.as_ref() != Some(id) {
             return;
         }
-        state.base = Some(record);
         state.log.retain(|change| !change.is_for(key));
-        if let Some(data) = &mut state.data {
-            data.insert_str(key, value);
+        if !state.user_changed {
+            state.user_id = record.user_id.clone();
         }
+        if state.data.is_some() && !state.destroy {
+            let mut data = record.data.clone();
+            for change in &state.log {
+                change.apply(&mut data);
+            }
+            state.data = Some(data);
+        }
+        state.base = Some(record);
     }
 }
 
@@ -209,6 +219,67 @@ mod tests {
         assert_eq!(check.get::<i32>("a"), Some(1));
         assert_eq!(check.get::<i32>("b"), Some(2));
         assert_eq!(check.get::<bool>("start"), Some(true));
+    }
+
+    /// Another request wrote (a key, and the user) between this request's load and its
+    /// `update_now`: the request then sees, and writes back, what that one wrote.
+    #[test]
+    fn a_write_that_came_first_is_kept_by_the_write_back() {
+        let (sessions, headers) = stored_session();
+        let login = sessions.start(&headers);
+        block_on(login.load()).expect("load");
+        login.set_user_id(Some("alice"));
+        block_on(login.persist()).expect("persist");
+        let session = sessions.start(&headers);
+        block_on(session.load()).expect("load");
+        session.insert("a", 1).expect("insert");
+        let other = sessions.start(&headers);
+        block_on(other.load()).expect("load");
+        other.insert("b", 2).expect("insert");
+        other.set_user_id(None);
+        block_on(other.persist()).expect("persist");
+        assert_eq!(
+            block_on(session.update_now("k", claim)).expect("store"),
+            UpdateNow::Written
+        );
+        assert_eq!(session.get::<i32>("b"), Some(2), "the request sees b");
+        assert_eq!(session.get::<i32>("a"), Some(1), "and its own change");
+        assert_eq!(session.user_id(), None);
+        block_on(session.persist()).expect("persist");
+        let check = sessions.start(&headers);
+        block_on(check.load()).expect("load");
+        assert_eq!(check.get::<i32>("a"), Some(1));
+        assert_eq!(
+            check.get::<i32>("b"),
+            Some(2),
+            "the other request's key survived"
+        );
+        assert_eq!(check.get::<String>("k").as_deref(), Some("taken"));
+        assert_eq!(
+            check.user_id(),
+            None,
+            "the user the other request set survived"
+        );
+    }
+
+    #[test]
+    fn clear_keeps_mittens_own_keys() {
+        let (sessions, headers) = stored_session();
+        let session = sessions.start(&headers);
+        let internal = format!("{}used", crate::session::INTERNAL_PREFIX);
+        assert_eq!(
+            block_on(session.update_now(&internal, claim)).expect("store"),
+            UpdateNow::Written
+        );
+        session.clear();
+        assert_eq!(session.get::<bool>("start"), None);
+        block_on(session.persist()).expect("persist");
+        let check = sessions.start(&headers);
+        assert_eq!(
+            block_on(check.update_now(&internal, claim)).expect("store"),
+            UpdateNow::Refused("taken already"),
+            "the internal key outlived clear()"
+        );
     }
 
     #[test]
