@@ -127,3 +127,64 @@ async fn a_503_for_a_failed_write_still_ends_a_connection_whose_body_was_left_un
     assert_eq!(read.status(), 503);
     assert!(!read.headers().contains_key("connection"));
 }
+
+/// A one-time token whose use cannot be recorded (the store's writes fail) does not reach the
+/// handler: the request gets a 503 with the security headers, and the token still works once
+/// the store is back.
+#[tokio::test]
+async fn a_one_time_token_whose_use_cannot_be_stored_is_refused() {
+    let failing = Arc::new(AtomicBool::new(false));
+    let store = WritesFail {
+        store: MemoryStore::new(1_000),
+        failing: Arc::clone(&failing),
+    };
+    let mitten = Mitten::new(Config::strict())
+        .expect("valid")
+        .with_sessions(Sessions::new(store, SessionConfig::new()).expect("valid"))
+        .with_csrf(CsrfConfig::new().mode(mitten::csrf::TokenMode::OneTime { max_age: 600 }))
+        .expect("valid");
+    let reached = Arc::new(AtomicBool::new(false));
+    let handler_reached = Arc::clone(&reached);
+    let app = Router::new()
+        .route(
+            "/token",
+            get(|token: CsrfToken| async move { token.to_string() }),
+        )
+        .route(
+            "/transfer",
+            post(move || {
+                handler_reached.store(true, Ordering::SeqCst);
+                async { "done" }
+            }),
+        )
+        .layer(mitten.layer());
+    let addr = mitten_testkit::serve(app).await;
+    let client = reqwest::Client::new();
+    let first = client
+        .get(format!("http://{addr}/token"))
+        .send()
+        .await
+        .expect("token");
+    let cookie = mitten_testkit::cookie_pair(&first.headers()["set-cookie"]);
+    let token = first.text().await.expect("body");
+    let transfer = || {
+        client
+            .post(format!("http://{addr}/transfer"))
+            .header("cookie", &cookie)
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("_csrf_token={token}"))
+            .send()
+    };
+
+    failing.store(true, Ordering::SeqCst);
+    let down = transfer().await.expect("answer");
+    assert_eq!(down.status(), 503);
+    assert_eq!(down.headers()["x-frame-options"], "DENY");
+    assert!(!reached.load(Ordering::SeqCst), "the handler ran");
+
+    failing.store(false, Ordering::SeqCst);
+    assert_eq!(transfer().await.expect("answer").status(), 200);
+    assert!(reached.load(Ordering::SeqCst));
+    assert_eq!(transfer().await.expect("answer").status(), 403, "used once");
+}
