@@ -22,21 +22,32 @@ async fn redis_store_conformance() {
     conformance::run_all(Arc::new(store)).await;
 }
 
-#[tokio::test]
-async fn concurrent_requests_do_not_lose_updates() {
-    let Some(server) = RedisServer::start_persistent("Redis tests") else {
-        return;
-    };
+/// Sessions in `server`'s Redis, one stored session holding `value` under `key`, and the
+/// `Cookie` header its requests send.
+async fn stored_session(
+    server: &RedisServer,
+    key: &str,
+    value: serde_json::Value,
+) -> (Sessions, http::HeaderMap) {
     let store: Arc<dyn SessionStore> =
         Arc::new(RedisStore::connect(&server.url()).await.expect("connect"));
     let sessions = Sessions::with_store(store, SessionConfig::new()).expect("valid");
     let first = sessions.start(&http::HeaderMap::new());
     first.load().await.expect("load");
-    first.insert("start", true).expect("insert");
+    first.insert_value(key, value);
     let cookie = first.persist().await.expect("persist").expect("cookie");
     let pair = mitten_testkit::cookie_pair(&cookie);
     let mut headers = http::HeaderMap::new();
     headers.insert(http::header::COOKIE, pair.parse().expect("value"));
+    (sessions, headers)
+}
+
+#[tokio::test]
+async fn concurrent_requests_do_not_lose_updates() {
+    let Some(server) = RedisServer::start_persistent("Redis tests") else {
+        return;
+    };
+    let (sessions, headers) = stored_session(&server, "start", serde_json::json!(true)).await;
 
     // 32 requests of one session, each writing its own key, all at once.
     let mut tasks = Vec::new();
@@ -76,16 +87,7 @@ async fn updates_made_now_are_compare_and_set() {
     let Some(server) = RedisServer::start_persistent("Redis tests") else {
         return;
     };
-    let store: Arc<dyn SessionStore> =
-        Arc::new(RedisStore::connect(&server.url()).await.expect("connect"));
-    let sessions = Sessions::with_store(store, SessionConfig::new()).expect("valid");
-    let first = sessions.start(&http::HeaderMap::new());
-    first.load().await.expect("load");
-    first.insert("count", 0).expect("insert");
-    let cookie = first.persist().await.expect("persist").expect("cookie");
-    let mut headers = http::HeaderMap::new();
-    let pair = mitten_testkit::cookie_pair(&cookie);
-    headers.insert(http::header::COOKIE, pair.parse().expect("value"));
+    let (sessions, headers) = stored_session(&server, "count", serde_json::json!(0)).await;
 
     // 16 requests load the same version, then each claims "once" and counts itself.
     let loaded = Arc::new(tokio::sync::Barrier::new(16));

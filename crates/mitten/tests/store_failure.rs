@@ -71,35 +71,47 @@ impl SessionStore for WritesFail {
     }
 }
 
-#[tokio::test]
-async fn a_503_for_a_failed_write_still_ends_a_connection_whose_body_was_left_unread() {
+/// Serves `app`, with a `/token` route that renders a CSRF token, behind Mitten with `csrf` and
+/// sessions (`config`) in a memory store whose writes fail while the returned flag is set. Then
+/// a first visit: the address, the flag, the session cookie and the token.
+async fn serve_with_failing_writes(
+    app: Router,
+    config: SessionConfig,
+    csrf: CsrfConfig,
+) -> (std::net::SocketAddr, Arc<AtomicBool>, String, String) {
     let failing = Arc::new(AtomicBool::new(false));
     let store = WritesFail {
         store: MemoryStore::new(1_000),
         failing: Arc::clone(&failing),
     };
-    // Every request refreshes `last_seen`, so every request with a session writes.
-    let config = SessionConfig::new().touch_interval(Duration::ZERO);
     let mitten = Mitten::new(Config::strict())
         .expect("valid")
         .with_sessions(Sessions::new(store, config).expect("valid"))
-        .with_csrf(CsrfConfig::new())
+        .with_csrf(csrf)
         .expect("valid");
-    let app = Router::new()
+    let app = app
         .route(
             "/token",
             get(|token: CsrfToken| async move { token.to_string() }),
         )
-        .route("/echo", post(|body: Bytes| async move { body }))
         .layer(mitten.layer());
     let addr = mitten_testkit::serve(app).await;
-    let client = reqwest::Client::new();
-    let first = client
-        .get(format!("http://{addr}/token"))
-        .send()
+    let first = reqwest::get(format!("http://{addr}/token"))
         .await
         .expect("token");
     let cookie = mitten_testkit::cookie_pair(&first.headers()["set-cookie"]);
+    let token = first.text().await.expect("body");
+    (addr, failing, cookie, token)
+}
+
+#[tokio::test]
+async fn a_503_for_a_failed_write_still_ends_a_connection_whose_body_was_left_unread() {
+    // Every request refreshes `last_seen`, so every request with a session writes.
+    let config = SessionConfig::new().touch_interval(Duration::ZERO);
+    let app = Router::new().route("/echo", post(|body: Bytes| async move { body }));
+    let (addr, failing, cookie, _) =
+        serve_with_failing_writes(app, config, CsrfConfig::new()).await;
+    let client = reqwest::Client::new();
 
     failing.store(true, Ordering::SeqCst);
     let post = |body: Vec<u8>, content_type: &str| {
@@ -133,40 +145,19 @@ async fn a_503_for_a_failed_write_still_ends_a_connection_whose_body_was_left_un
 /// the store is back.
 #[tokio::test]
 async fn a_one_time_token_whose_use_cannot_be_stored_is_refused() {
-    let failing = Arc::new(AtomicBool::new(false));
-    let store = WritesFail {
-        store: MemoryStore::new(1_000),
-        failing: Arc::clone(&failing),
-    };
-    let mitten = Mitten::new(Config::strict())
-        .expect("valid")
-        .with_sessions(Sessions::new(store, SessionConfig::new()).expect("valid"))
-        .with_csrf(CsrfConfig::new().mode(mitten::csrf::TokenMode::OneTime { max_age: 600 }))
-        .expect("valid");
     let reached = Arc::new(AtomicBool::new(false));
     let handler_reached = Arc::clone(&reached);
-    let app = Router::new()
-        .route(
-            "/token",
-            get(|token: CsrfToken| async move { token.to_string() }),
-        )
-        .route(
-            "/transfer",
-            post(move || {
-                handler_reached.store(true, Ordering::SeqCst);
-                async { "done" }
-            }),
-        )
-        .layer(mitten.layer());
-    let addr = mitten_testkit::serve(app).await;
+    let app = Router::new().route(
+        "/transfer",
+        post(move || {
+            handler_reached.store(true, Ordering::SeqCst);
+            async { "done" }
+        }),
+    );
+    let one_time = CsrfConfig::new().mode(mitten::csrf::TokenMode::OneTime { max_age: 600 });
+    let (addr, failing, cookie, token) =
+        serve_with_failing_writes(app, SessionConfig::new(), one_time).await;
     let client = reqwest::Client::new();
-    let first = client
-        .get(format!("http://{addr}/token"))
-        .send()
-        .await
-        .expect("token");
-    let cookie = mitten_testkit::cookie_pair(&first.headers()["set-cookie"]);
-    let token = first.text().await.expect("body");
     let transfer = || {
         client
             .post(format!("http://{addr}/transfer"))
