@@ -116,6 +116,16 @@ impl State {
         }
     }
 
+    /// `data` (a stored record's) with this request's logged changes on top: what the request
+    /// writes, or sees, once that record is the stored one.
+    fn changes_onto(&self, data: &SessionData) -> SessionData {
+        let mut data = data.clone();
+        for change in &self.log {
+            change.apply(&mut data);
+        }
+        data
+    }
+
     /// The binding secret as this request sees it.
     fn current_secret(&self) -> Option<&BindingSecret> {
         if self.secret_changed {

@@ -121,11 +121,7 @@ impl Session {
             state.user_id = record.user_id.clone();
         }
         if state.data.is_some() && !state.destroy {
-            let mut data = record.data.clone();
-            for change in &state.log {
-                change.apply(&mut data);
-            }
-            state.data = Some(data);
+            state.data = Some(state.changes_onto(&record.data));
         }
         state.base = Some(record);
     }

@@ -207,11 +207,8 @@ impl Session {
                 // Destroyed meanwhile (logout, "log out everywhere"): never resurrect it.
                 Ok(Cas::Missing) => return Err((attempt, Ok(Some(sessions.clear_cookie())))),
                 Ok(Cas::Conflict(current)) => {
-                    let mut data = current.data.clone();
                     let state = self.state();
-                    for change in &state.log {
-                        change.apply(&mut data);
-                    }
+                    let data = state.changes_onto(&current.data);
                     attempt = Arc::new(Record {
                         data,
                         user_id: if state.user_changed {
