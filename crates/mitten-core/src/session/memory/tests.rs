@@ -1,6 +1,9 @@
-//! The memory store's tests: eviction order, the ring of slots, compaction, and a model test
-//! against a map that evicts oldest first.
+//! The memory store's tests: eviction order, the rings of slots, compaction, and a model test
+//! against a list that evicts as the store promises to.
 
+use std::collections::{HashSet, VecDeque};
+
+use super::shard::{Kind, NUMBER_MASK, Place, Ring, SECOND_CHANCES, Shard};
 use super::*;
 use crate::session::SessionId;
 
@@ -34,11 +37,28 @@ fn create(store: &MemoryStore, key: StoreKey, expires_at: u64) -> bool {
         .expect("create")
 }
 
-/// Whether `store` holds a live session under `key`.
+/// Whether `store` holds a live session under `key`, looked at without using it (a load would
+/// count as a use, and change what is evicted next).
 fn held(store: &MemoryStore, key: StoreKey) -> bool {
-    crate::session::tests::block_on(store.load_at(key, 2))
-        .expect("load")
-        .is_some()
+    store
+        .shard(&key)
+        .get(&key)
+        .is_some_and(|entry| entry.expires_at > 2)
+}
+
+/// Uses the session under `key`, as a request that sends its cookie does.
+fn use_session(store: &MemoryStore, key: StoreKey) {
+    let loaded = crate::session::tests::block_on(store.load_at(key, 2)).expect("load");
+    assert!(loaded.is_some());
+}
+
+/// The shard [`key_in_first_shard`] keys land in.
+fn first_shard(store: &MemoryStore) -> MutexGuard<'_, Shard> {
+    lock(&store.shards[0])
+}
+
+fn ring(shard: &Shard, kind: Kind) -> &Ring {
+    &shard.rings[kind as usize]
 }
 
 /// A new key that lands in shard 0.
@@ -113,26 +133,26 @@ fn compacting_the_slots_keeps_the_creation_order() {
     // The fifth slot: the three holes are dropped, and the slots are `oldest`, `newer`,
     // numbered again.
     create(newer);
-    assert_eq!(lock(&store.shards[0]).slots.len(), 2);
+    assert_eq!(ring(&first_shard(&store), Kind::Anonymous).slots.len(), 2);
     create(newest);
     assert!(!held(oldest) && held(newer) && held(newest));
     create(last);
     assert!(!held(newer) && held(newest) && held(last));
-    assert_eq!(lock(&store.shards[0]).slots.len(), 2);
+    assert_eq!(ring(&first_shard(&store), Kind::Anonymous).slots.len(), 2);
 }
 
 #[test]
 fn a_full_shards_ring_is_the_size_of_its_bound() {
     // 100 per shard: a ring grown by doubling would hold 128.
     let store = MemoryStore::new(SHARDS * 100);
-    let capacity = || lock(&store.shards[0]).slots.capacity();
+    let capacity = || ring(&first_shard(&store), Kind::Anonymous).slots.capacity();
     for _ in 0..300 {
         assert!(create(&store, key_in_first_shard(), u64::MAX));
     }
     assert_eq!(capacity(), 100);
     // Holes let it grow past the bound, to twice it and no further: the creation that would
     // go past drops the holes first, and gives the room back.
-    let slots = || lock(&store.shards[0]).slots.len();
+    let slots = || ring(&first_shard(&store), Kind::Anonymous).slots.len();
     let hole = || {
         let gone = key_in_first_shard();
         assert!(create(&store, gone, u64::MAX));
@@ -173,43 +193,208 @@ fn a_full_shard_evicts_its_oldest_sessions_first() {
     }
 }
 
-/// Checks that the table, the slots and the user index of `shard` agree.
-fn assert_consistent(shard: &Shard) {
-    let front = shard.front_creation();
-    let live: Vec<(u32, &Slot)> = (0u32..)
-        .zip(&shard.slots)
-        .map(|(i, slot)| (front.wrapping_add(i), slot))
-        .filter(|(_, slot)| slot.entry.is_some())
-        .collect();
-    assert_eq!(shard.table.len(), live.len());
-    for (creation, slot) in &live {
-        assert_eq!(shard.find(&slot.key), Some(*creation));
+/// Whether `store` created a session for `user` under `key`.
+fn create_signed_in(store: &MemoryStore, key: StoreKey, user: &str) -> bool {
+    let mut record = Record::new(1);
+    record.user_id = Some(user.to_owned());
+    crate::session::tests::block_on(store.create(key, Arc::new(record), u64::MAX)).expect("create")
+}
+
+#[test]
+fn a_flood_of_new_visitors_evicts_no_signed_in_session() {
+    let store = MemoryStore::new(SHARDS * 64);
+    let users: Vec<StoreKey> = (0..60).map(|_| key_in_first_shard()).collect();
+    for (i, key) in users.iter().enumerate() {
+        assert!(create_signed_in(&store, *key, &format!("user{i}")));
     }
-    assert!(shard.slots.front().is_none_or(|slot| slot.entry.is_some()));
-    let with_user = live
-        .iter()
-        .filter(|(_, slot)| slot.entry.as_ref().is_some_and(|e| e.has_user))
-        .count();
+    // Ten times the shard's bound in new anonymous sessions, none of the users active.
+    let visitors: Vec<StoreKey> = (0..640).map(|_| key_in_first_shard()).collect();
+    for key in &visitors {
+        assert!(create(&store, *key, u64::MAX));
+    }
+    assert!(users.iter().all(|key| held(&store, *key)));
+    // The four places left went to the newest visitors.
+    assert_eq!(store.len(), 64);
+    assert!(visitors[636..].iter().all(|key| held(&store, *key)));
+}
+
+#[test]
+fn a_login_moves_a_session_out_of_the_floods_reach() {
+    use crate::session::tests::block_on;
+    let store = MemoryStore::new(SHARDS * 8);
+    let visitor = key_in_first_shard();
+    assert!(create(&store, visitor, u64::MAX));
+    // The oldest session logs in (the session engine writes the user with a compare-and-set).
+    let mut record = Record::new(1);
+    record.user_id = Some("ann".to_owned());
+    let written = block_on(store.update(visitor, Arc::new(record), 1, u64::MAX));
+    assert!(matches!(written, Ok(Cas::Written)));
+    for _ in 0..100 {
+        assert!(create(&store, key_in_first_shard(), u64::MAX));
+    }
+    assert!(held(&store, visitor));
+    // And logs out: anonymous again, and evicted in its turn like any other (after one pass
+    // over it, the logout being a use).
+    let written = block_on(store.update(visitor, Arc::new(Record::new(1)), 2, u64::MAX));
+    assert!(matches!(written, Ok(Cas::Written)));
+    for _ in 0..7 {
+        assert!(create(&store, key_in_first_shard(), u64::MAX));
+    }
+    assert!(held(&store, visitor));
+    for _ in 0..8 {
+        assert!(create(&store, key_in_first_shard(), u64::MAX));
+    }
+    assert!(!held(&store, visitor));
+}
+
+#[test]
+fn signed_in_sessions_are_evicted_only_when_no_anonymous_one_is_left() {
+    let store = MemoryStore::new(SHARDS * 2);
+    let [ann, bob, cat, visitor, other] = [(); 5].map(|_| key_in_first_shard());
+    assert!(create_signed_in(&store, ann, "ann"));
+    assert!(create_signed_in(&store, bob, "bob"));
+    // Full of users: the oldest of them goes.
+    assert!(create_signed_in(&store, cat, "cat"));
+    assert!(!held(&store, ann) && held(&store, bob) && held(&store, cat));
+    assert!(create(&store, visitor, u64::MAX));
+    assert!(!held(&store, bob) && held(&store, cat) && held(&store, visitor));
+    // One anonymous session held: it goes first, though the user's is older.
+    assert!(create(&store, other, u64::MAX));
+    assert!(held(&store, cat) && !held(&store, visitor) && held(&store, other));
+    assert!(first_shard(&store).users.keys().eq(["cat"]));
+}
+
+#[test]
+fn a_session_used_since_it_came_up_is_passed_over_once() {
+    let store = MemoryStore::new(SHARDS * 4);
+    let keys: Vec<StoreKey> = (0..8).map(|_| key_in_first_shard()).collect();
+    for key in &keys[..4] {
+        assert!(create(&store, *key, u64::MAX));
+    }
+    use_session(&store, keys[0]);
+    // The oldest was used: the next oldest goes, and the oldest is now the newest but one.
+    assert!(create(&store, keys[4], u64::MAX));
+    assert!(held(&store, keys[0]) && !held(&store, keys[1]));
+    assert!(create(&store, keys[5], u64::MAX));
+    assert!(create(&store, keys[6], u64::MAX));
+    assert!(held(&store, keys[0]) && !held(&store, keys[2]) && !held(&store, keys[3]));
+    // Not used since: its turn.
+    assert!(create(&store, keys[7], u64::MAX));
+    assert!(!held(&store, keys[0]));
+    assert!(keys[4..].iter().all(|key| held(&store, *key)));
+}
+
+#[test]
+fn one_eviction_passes_over_a_bounded_number_of_used_sessions() {
+    let per_shard = SECOND_CHANCES + 8;
+    let store = MemoryStore::new(SHARDS * per_shard);
+    let keys: Vec<StoreKey> = (0..per_shard).map(|_| key_in_first_shard()).collect();
+    for key in &keys {
+        assert!(create(&store, *key, u64::MAX));
+        use_session(&store, *key);
+    }
+    // Every session is in use: the first `SECOND_CHANCES` are passed over, the next one goes.
+    assert!(create(&store, key_in_first_shard(), u64::MAX));
+    let (passed_over, rest) = keys.split_at(SECOND_CHANCES);
+    assert!(passed_over.iter().all(|key| held(&store, *key)));
+    assert!(!held(&store, rest[0]));
+    assert!(rest[1..].iter().all(|key| held(&store, *key)));
+}
+
+/// Checks that the table, the rings and the user index of `shard` agree.
+fn assert_consistent(shard: &Shard) {
+    let mut live = Vec::new();
+    for kind in [Kind::Anonymous, Kind::SignedIn] {
+        let ring = ring(shard, kind);
+        assert!(ring.slots.front().is_none_or(|slot| slot.entry.is_some()));
+        let front = ring.front_number();
+        for (i, slot) in (0u32..).zip(&ring.slots) {
+            let Some(entry) = &slot.entry else { continue };
+            assert_eq!(entry.has_user, kind == Kind::SignedIn);
+            let place = Place::new(kind, front.wrapping_add(i));
+            assert_eq!(shard.find(&slot.key), Some(place));
+            live.push(entry);
+        }
+    }
+    assert_eq!(shard.table.len(), live.len());
+    let with_user = live.iter().filter(|entry| entry.has_user).count();
     let indexed: usize = shard.users.values().map(HashSet::len).sum();
     assert_eq!(indexed, with_user);
 }
 
+/// A session as the model of a shard holds it.
+#[derive(Debug, Clone)]
+struct Modelled {
+    key: StoreKey,
+    version: u64,
+    /// Which write made the record.
+    mark: u64,
+    user: Option<String>,
+    used: bool,
+}
+
+/// A shard as the store promises it behaves, written plainly: two lists, oldest first.
+#[derive(Debug, Default)]
+struct Model {
+    rings: [VecDeque<Modelled>; 2],
+}
+
+impl Model {
+    fn len(&self) -> usize {
+        self.rings.iter().map(VecDeque::len).sum()
+    }
+
+    fn find(&mut self, key: StoreKey) -> Option<&mut Modelled> {
+        self.rings.iter_mut().flatten().find(|s| s.key == key)
+    }
+
+    fn remove(&mut self, key: StoreKey) -> Option<Modelled> {
+        let ring = self
+            .rings
+            .iter_mut()
+            .find(|r| r.iter().any(|s| s.key == key))?;
+        let at = ring.iter().position(|s| s.key == key)?;
+        ring.remove(at)
+    }
+
+    fn push(&mut self, session: Modelled) {
+        self.rings[usize::from(session.user.is_some())].push_back(session);
+    }
+
+    /// Anonymous sessions first; the front one that was not used since it came up, passing
+    /// over at most `SECOND_CHANCES`.
+    fn evict(&mut self) {
+        let ring = match self.rings[0].is_empty() {
+            true => &mut self.rings[1],
+            false => &mut self.rings[0],
+        };
+        for _ in 0..SECOND_CHANCES {
+            match ring.front_mut() {
+                Some(front) if front.used => front.used = false,
+                _ => break,
+            }
+            ring.rotate_left(1);
+        }
+        ring.pop_front();
+    }
+}
+
 #[test]
-fn a_shard_is_a_map_that_evicts_in_creation_order() {
+fn a_shard_evicts_as_its_model_does() {
     use crate::session::tests::block_on;
-    use std::collections::VecDeque;
     // Random creations, deletions, updates (some changing the user), loads and logouts
-    // everywhere of a few keys of one shard, against a model: the keys held, oldest first,
-    // each with its record's version and mark. Small shards, so that eviction, holes and
-    // compaction all happen often, and creation numbers that wrap.
+    // everywhere of a few keys of one shard, against the model. Small shards, so that
+    // eviction, second chances, holes and compaction all happen often, and ring numbers that
+    // wrap.
     for per_shard in [1, 4, 128] {
         let store = MemoryStore::new(SHARDS * per_shard);
-        lock(&store.shards[0]).creations = u32::MAX - 1_000;
+        for ring in &mut first_shard(&store).rings {
+            ring.next = NUMBER_MASK - 1_000;
+        }
         let keys: Vec<StoreKey> = (0..3 * per_shard + 2)
             .map(|_| key_in_first_shard())
             .collect();
-        // (key, version, mark, user)
-        let mut model: VecDeque<(StoreKey, u64, u64, Option<String>)> = VecDeque::new();
+        let mut model = Model::default();
         let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
         let mut next = |n: usize| {
             seed ^= seed << 13;
@@ -224,37 +409,50 @@ fn a_shard_is_a_map_that_evicts_in_creation_order() {
             record.user_id = user.clone();
             Arc::new(record)
         };
-        for mark in 0..20_000u64 {
+        for mark in 0..30_000u64 {
             let key = keys[next(keys.len())];
-            let at = model.iter().position(|(k, ..)| *k == key);
             let user = [None, Some("ann".to_owned()), Some("bob".to_owned())][next(3)].clone();
             match next(9) {
                 0..=2 => {
                     let created = block_on(store.create(key, record(mark, &user), u64::MAX));
-                    assert_eq!(created.expect("create"), at.is_none());
-                    if at.is_none() {
+                    let new = model.find(key).is_none();
+                    assert_eq!(created.expect("create"), new);
+                    if new {
                         if model.len() >= per_shard {
-                            model.pop_front();
+                            model.evict();
                         }
-                        model.push_back((key, 1, mark, user));
+                        let version = 1;
+                        let used = false;
+                        model.push(Modelled {
+                            key,
+                            version,
+                            mark,
+                            user,
+                            used,
+                        });
                     }
                 }
                 3 => {
                     block_on(store.delete(key)).expect("delete");
-                    if let Some(at) = at {
-                        model.remove(at);
-                    }
+                    model.remove(key);
                 }
                 4 | 5 => {
-                    let expected = at.map_or(1, |at| model[at].1);
+                    let expected = model.find(key).map_or(1, |s| s.version);
                     let outcome =
                         block_on(store.update(key, record(mark, &user), expected, u64::MAX));
-                    match at {
-                        Some(at) => {
+                    match model.find(key) {
+                        Some(found) => {
                             assert!(matches!(outcome, Ok(Cas::Written)));
-                            model[at].1 += 1;
-                            model[at].2 = mark;
-                            model[at].3 = user;
+                            let moves = found.user.is_some() != user.is_some();
+                            found.version += 1;
+                            found.mark = mark;
+                            found.user = user;
+                            found.used = true;
+                            // A session keeps its place unless its user came or went: then it
+                            // goes to the back of the other ring.
+                            if let Some(moved) = moves.then(|| model.remove(key)).flatten() {
+                                model.push(moved);
+                            }
                         }
                         None => assert!(matches!(outcome, Ok(Cas::Missing))),
                     }
@@ -263,20 +461,27 @@ fn a_shard_is_a_map_that_evicts_in_creation_order() {
                     if let Some(user) = &user {
                         let removed = block_on(store.delete_all_for_user(user)).expect("logout");
                         let before = model.len();
-                        model.retain(|(.., u)| u.as_ref() != Some(user));
+                        for ring in &mut model.rings {
+                            ring.retain(|s| s.user.as_ref() != Some(user));
+                        }
                         assert_eq!(removed, (before - model.len()) as u64);
                     }
                 }
                 _ => {
                     let found = block_on(store.load(key)).expect("load");
-                    let expected = at.map(|at| (model[at].1, model[at].2, model[at].3.clone()));
+                    let expected = model.find(key).map(|s| {
+                        s.used = true;
+                        (s.version, s.mark, s.user.clone())
+                    });
                     let found = found.map(|r| (r.version, r.created_at, r.user_id.clone()));
                     assert_eq!(found, expected);
                 }
             }
             assert_eq!(store.len(), model.len());
-            let shard = lock(&store.shards[0]);
-            assert!(shard.slots.len() <= 2 * per_shard);
+            let shard = first_shard(&store);
+            for ring in &shard.rings {
+                assert!(ring.slots.len() <= 2 * per_shard);
+            }
             assert_consistent(&shard);
         }
     }
