@@ -15,10 +15,12 @@ const SHARDS: usize = 16;
 ///
 /// Sixteen shards, each behind its own lock, so requests on two cores rarely wait for each
 /// other. Bounded: a new session in a full shard evicts one, anonymous sessions before those
-/// with a user, so a flood of new visitors cannot log users out. Among the sessions it may
-/// evict, the shard takes the one that has waited longest, passing over (up to 32 times) those
-/// used since they last came up: the CLOCK approximation of least-recently-used. Expired
-/// records are never returned and are removed when found. Keeps a per-user index for "log out
+/// with a user as long as these take at most three quarters of the shard, so a flood of new
+/// visitors cannot log users out, and users who left cannot crowd out new visitors. An expired
+/// session with a user goes first. Among the sessions it may evict, the shard takes the one
+/// that has waited longest, passing over (up to 32 times) those used since they last came up
+/// and not expired: the CLOCK approximation of least-recently-used. Expired records are never
+/// returned and are removed when found. Keeps a per-user index for "log out
 /// everywhere". Everything is lost when the process exits, and each process has its own
 /// sessions: use the Redis store for more than one instance.
 ///
@@ -42,7 +44,8 @@ impl MemoryStore {
 
     /// The same, with a clock of your own (tests).
     pub fn with_clock(max_sessions: usize, clock: Arc<dyn Clock>) -> Self {
-        let max_per_shard = max_sessions.div_ceil(SHARDS).max(1);
+        // A shard's slots are numbered in 31 bits; 2^30 a shard is more than memory holds.
+        let max_per_shard = max_sessions.div_ceil(SHARDS).clamp(1, 1 << 30);
         Self {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             max_per_shard,
@@ -129,17 +132,21 @@ impl SessionStore for MemoryStore {
         now: u64,
     ) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
         let mut shard = self.shard(&key);
+        // An expired session found is removed, and dropped after the lock is released.
+        let mut expired = None;
         let found = match shard.get_mut(&key) {
             Some(entry) if entry.expires_at > now => {
                 entry.recently_used = true;
                 Some(Arc::clone(&entry.record))
             }
             Some(_) => {
-                shard.remove(&key);
+                expired = shard.remove(&key);
                 None
             }
             None => None,
         };
+        drop(shard);
+        drop(expired);
         StoreFuture::ready(Ok(found))
     }
 
@@ -173,7 +180,7 @@ impl SessionStore for MemoryStore {
                 // allocator cache then serves the next new record from the freed memory. Freeing
                 // several at once overflows that cache: the rest go back to the allocating
                 // thread's arena (glibc's), under a lock the other worker threads wait for.
-                evicted = shard.evict_one(self.max_per_shard);
+                evicted = shard.evict_one(self.max_per_shard, &mut now);
             }
             shard.index_user(key, None, record.user_id.as_deref());
             let entry = Entry::new(record, expires_at, false);
@@ -232,13 +239,16 @@ impl SessionStore for MemoryStore {
         let mut removed = 0;
         for shard in self.shards.iter() {
             let mut shard = lock(shard);
-            if let Some(keys) = shard.users.remove(user_id) {
-                for key in keys {
-                    if shard.remove(&key).is_some() {
-                        removed += 1;
-                    }
-                }
-            }
+            // Each removal takes its key out of the user's set (and the count of sessions with
+            // a user); the records are dropped after the lock is released.
+            let keys: Vec<StoreKey> = shard
+                .users
+                .get(user_id)
+                .map(|keys| keys.iter().copied().collect())
+                .unwrap_or_default();
+            let entries: Vec<Entry> = keys.iter().filter_map(|key| shard.remove(key)).collect();
+            drop(shard);
+            removed += entries.len() as u64;
         }
         StoreFuture::ready(Ok(removed))
     }

@@ -2,11 +2,13 @@
 //!
 //! A shard keeps its sessions in two rings, one for anonymous sessions and one for sessions
 //! with a user, and finds them through one table. When it is full, a new session evicts an
-//! anonymous one if there is any, and a signed-in one only when there is none: a flood of new
+//! anonymous one, unless the sessions with a user hold more than three quarters of the shard,
+//! the longest-waiting of them has expired, or no anonymous session is left: a flood of new
 //! visitors (each of which starts a session for its CSRF secret) cannot push out the users who
-//! have logged in. Within a ring, eviction gives a second chance: a session used since it was
-//! last at the front of its ring is sent to the back instead of evicted (the CLOCK policy, an
-//! approximation of least-recently-used that costs a load one flag).
+//! have logged in, and users who logged in and left cannot crowd out the visitors who are about
+//! to. Within a ring, eviction gives a second chance: a session used since it was last at the
+//! front of its ring is sent to the back instead of evicted (the CLOCK policy, an approximation
+//! of least-recently-used that costs a load one flag), unless it has expired.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -39,11 +41,27 @@ impl Kind {
     }
 }
 
-/// Which ring the next eviction takes from: the anonymous one while it holds a session.
-pub(super) fn ring_to_evict_from(anonymous_sessions_held: bool) -> Kind {
-    match anonymous_sessions_held {
-        true => Kind::Anonymous,
-        false => Kind::SignedIn,
+/// How a full shard stands when a new session needs room.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Occupancy {
+    /// Live anonymous sessions.
+    pub(super) anonymous: usize,
+    /// Live sessions with a user.
+    pub(super) signed_in: usize,
+    /// The shard's bound on live sessions.
+    pub(super) bound: usize,
+    /// Whether the session with a user that has waited longest has expired.
+    pub(super) oldest_signed_in_expired: bool,
+}
+
+/// Which ring the next eviction takes from: the anonymous one, unless the sessions with a user
+/// hold more than three quarters of the shard, the oldest of them has expired, or there is no
+/// anonymous session to take.
+pub(super) fn ring_to_evict_from(shard: Occupancy) -> Kind {
+    let over_their_share = 4 * shard.signed_in > 3 * shard.bound;
+    match shard.anonymous == 0 || over_their_share || shard.oldest_signed_in_expired {
+        true => Kind::SignedIn,
+        false => Kind::Anonymous,
     }
 }
 
@@ -179,6 +197,8 @@ pub(super) struct Shard {
     /// The rings, indexed by [`Kind`].
     pub(super) rings: [Ring; 2],
     pub(super) users: HashMap<String, HashSet<StoreKey, ByKeyBytes>>,
+    /// How many live sessions have a user (as many as the user index holds).
+    pub(super) signed_in: usize,
 }
 
 impl Shard {
@@ -219,14 +239,18 @@ impl Shard {
         }
         if let Some(old) = old {
             if let Some(set) = self.users.get_mut(old) {
-                set.remove(&key);
+                if set.remove(&key) {
+                    self.signed_in -= 1;
+                }
                 if set.is_empty() {
                     self.users.remove(old);
                 }
             }
         }
         if let Some(new) = new {
-            self.users.entry(new.to_owned()).or_default().insert(key);
+            if self.users.entry(new.to_owned()).or_default().insert(key) {
+                self.signed_in += 1;
+            }
         }
     }
 
@@ -283,16 +307,32 @@ impl Shard {
         Some(entry)
     }
 
-    /// Makes room for one session: removes the front session of the ring to evict from, after
-    /// sending up to [`SECOND_CHANCES`] recently used ones to the back. Hands back the evicted
-    /// entry so that the caller can drop it after the lock.
-    pub(super) fn evict_one(&mut self, bound: usize) -> Option<Entry> {
-        let kind = ring_to_evict_from(!self.ring(Kind::Anonymous).slots.is_empty());
+    /// Makes room for one session: removes the front session of the ring to evict from (see
+    /// [`ring_to_evict_from`]), after sending up to [`SECOND_CHANCES`] recently used ones that
+    /// have not expired to the back. `now` reads the clock, which is done only when an expiry
+    /// matters. Hands back the evicted entry so that the caller can drop it after the lock.
+    pub(super) fn evict_one(
+        &mut self,
+        bound: usize,
+        now: &mut impl FnMut() -> u64,
+    ) -> Option<Entry> {
+        let oldest_signed_in = self.ring(Kind::SignedIn).slots.front();
+        let oldest_signed_in_expired = oldest_signed_in
+            .and_then(|slot| slot.entry.as_ref())
+            .is_some_and(|entry| entry.expires_at <= now());
+        let kind = ring_to_evict_from(Occupancy {
+            anonymous: self.table.len().saturating_sub(self.signed_in),
+            signed_in: self.signed_in,
+            bound,
+            oldest_signed_in_expired,
+        });
         for _ in 0..SECOND_CHANCES {
             let ring = self.ring_mut(kind);
             let front = ring.front_number();
             match ring.slots.front_mut()?.entry.as_mut() {
-                Some(entry) if entry.recently_used => entry.recently_used = false,
+                Some(entry) if entry.recently_used && entry.expires_at > now() => {
+                    entry.recently_used = false;
+                }
                 _ => break,
             }
             let Some(slot) = ring.slots.pop_front() else {

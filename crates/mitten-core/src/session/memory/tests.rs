@@ -203,7 +203,8 @@ fn create_signed_in(store: &MemoryStore, key: StoreKey, user: &str) -> bool {
 #[test]
 fn a_flood_of_new_visitors_evicts_no_signed_in_session() {
     let store = MemoryStore::new(SHARDS * 64);
-    let users: Vec<StoreKey> = (0..60).map(|_| key_in_first_shard()).collect();
+    // Users in three quarters of the shard: their share.
+    let users: Vec<StoreKey> = (0..48).map(|_| key_in_first_shard()).collect();
     for (i, key) in users.iter().enumerate() {
         assert!(create_signed_in(&store, *key, &format!("user{i}")));
     }
@@ -213,9 +214,69 @@ fn a_flood_of_new_visitors_evicts_no_signed_in_session() {
         assert!(create(&store, *key, u64::MAX));
     }
     assert!(users.iter().all(|key| held(&store, *key)));
-    // The four places left went to the newest visitors.
+    // The sixteen places left went to the newest visitors.
     assert_eq!(store.len(), 64);
-    assert!(visitors[636..].iter().all(|key| held(&store, *key)));
+    assert!(visitors[624..].iter().all(|key| held(&store, *key)));
+}
+
+#[test]
+fn users_beyond_three_quarters_of_a_full_shard_make_room_for_visitors() {
+    let store = MemoryStore::new(SHARDS * 64);
+    let users: Vec<StoreKey> = (0..64).map(|_| key_in_first_shard()).collect();
+    for (i, key) in users.iter().enumerate() {
+        assert!(create_signed_in(&store, *key, &format!("user{i}")));
+    }
+    // One user comes back; the others have been idle since they logged in.
+    use_session(&store, users[0]);
+    let visitors: Vec<StoreKey> = (0..640).map(|_| key_in_first_shard()).collect();
+    for key in &visitors {
+        assert!(create(&store, *key, u64::MAX));
+    }
+    // The users are evicted down to their share, the idle ones that waited longest first.
+    let (gone, kept) = users[1..].split_at(16);
+    assert!(held(&store, users[0]));
+    assert!(!gone.iter().any(|key| held(&store, *key)));
+    assert!(kept.iter().all(|key| held(&store, *key)));
+    assert_eq!(first_shard(&store).signed_in, 48);
+    assert!(visitors[624..].iter().all(|key| held(&store, *key)));
+}
+
+#[test]
+fn expired_sessions_with_a_user_are_evicted_before_live_ones() {
+    let clock = Arc::new(crate::session::ManualClock::new(1));
+    let store = MemoryStore::with_clock(SHARDS * 8, clock.clone());
+    let create_for = |key, user: Option<&str>, expires_at| {
+        let mut record = Record::new(1);
+        record.user_id = user.map(str::to_owned);
+        crate::session::tests::block_on(store.create(key, Arc::new(record), expires_at))
+            .expect("create")
+    };
+    let held = |key| first_shard(&store).get(&key).is_some();
+    let [ann, bob, cat, dan] = [(); 4].map(|_| key_in_first_shard());
+    // Three users who log in, stay ten seconds and leave without logging out; one who stays.
+    assert!(create_for(ann, Some("ann"), 10));
+    assert!(create_for(bob, Some("bob"), 10));
+    assert!(create_for(cat, Some("cat"), 10));
+    assert!(create_for(dan, Some("dan"), u64::MAX));
+    let visitors: Vec<StoreKey> = (0..4).map(|_| key_in_first_shard()).collect();
+    for key in &visitors {
+        assert!(create_for(*key, None, u64::MAX));
+    }
+    // Cat was active just before her session expired: no second chance once expired.
+    clock.advance(4);
+    use_session(&store, cat);
+    clock.advance(20);
+    let newer: Vec<StoreKey> = (0..3).map(|_| key_in_first_shard()).collect();
+    for key in &newer {
+        assert!(create_for(*key, None, u64::MAX));
+    }
+    assert!(!held(ann) && !held(bob) && !held(cat));
+    assert!(held(dan) && visitors.iter().all(|key| held(*key)));
+    // The expired are gone: visitors again before the user who stays.
+    assert!(create_for(key_in_first_shard(), None, u64::MAX));
+    assert!(held(dan) && !held(visitors[0]));
+    assert_eq!(first_shard(&store).signed_in, 1);
+    assert!(first_shard(&store).users.keys().eq(["dan"]));
 }
 
 #[test]
@@ -248,20 +309,34 @@ fn a_login_moves_a_session_out_of_the_floods_reach() {
 }
 
 #[test]
-fn signed_in_sessions_are_evicted_only_when_no_anonymous_one_is_left() {
-    let store = MemoryStore::new(SHARDS * 2);
-    let [ann, bob, cat, visitor, other] = [(); 5].map(|_| key_in_first_shard());
-    assert!(create_signed_in(&store, ann, "ann"));
-    assert!(create_signed_in(&store, bob, "bob"));
-    // Full of users: the oldest of them goes.
-    assert!(create_signed_in(&store, cat, "cat"));
-    assert!(!held(&store, ann) && held(&store, bob) && held(&store, cat));
-    assert!(create(&store, visitor, u64::MAX));
-    assert!(!held(&store, bob) && held(&store, cat) && held(&store, visitor));
-    // One anonymous session held: it goes first, though the user's is older.
-    assert!(create(&store, other, u64::MAX));
-    assert!(held(&store, cat) && !held(&store, visitor) && held(&store, other));
-    assert!(first_shard(&store).users.keys().eq(["cat"]));
+fn signed_in_sessions_are_evicted_beyond_their_share_or_when_no_anonymous_one_is_left() {
+    let store = MemoryStore::new(SHARDS * 4);
+    let [ann, bob, cat, dan, eve, fay] = [(); 6].map(|_| key_in_first_shard());
+    let held = |key| held(&store, key);
+    for (key, user) in [(ann, "ann"), (bob, "bob"), (cat, "cat"), (dan, "dan")] {
+        assert!(create_signed_in(&store, key, user));
+    }
+    // Full of users: the oldest of them goes, for a user or a visitor alike.
+    assert!(create_signed_in(&store, eve, "eve"));
+    assert!(!held(ann) && held(bob));
+    let [v1, v2, v3] = [(); 3].map(|_| key_in_first_shard());
+    assert!(create(&store, v1, u64::MAX));
+    assert!(!held(bob) && held(cat) && held(v1));
+    // Three users of four places: their share. The anonymous session goes, though older ones
+    // have a user, and a new user's session takes its place as well.
+    assert!(create(&store, v2, u64::MAX));
+    assert!(!held(v1) && held(v2) && held(cat));
+    assert!(create_signed_in(&store, fay, "fay"));
+    assert!(!held(v2) && held(cat));
+    // Four users again: over their share.
+    assert!(create(&store, v3, u64::MAX));
+    assert!(!held(cat) && held(dan) && held(eve) && held(fay) && held(v3));
+    assert!(
+        first_shard(&store)
+            .users
+            .keys()
+            .all(|u| ["dan", "eve", "fay"].contains(&u.as_str()))
+    );
 }
 
 #[test]
@@ -320,6 +395,7 @@ fn assert_consistent(shard: &Shard) {
     let with_user = live.iter().filter(|entry| entry.has_user).count();
     let indexed: usize = shard.users.values().map(HashSet::len).sum();
     assert_eq!(indexed, with_user);
+    assert_eq!(shard.signed_in, with_user);
 }
 
 /// A session as the model of a shard holds it.
@@ -361,10 +437,12 @@ impl Model {
         self.rings[usize::from(session.user.is_some())].push_back(session);
     }
 
-    /// Anonymous sessions first; the front one that was not used since it came up, passing
-    /// over at most `SECOND_CHANCES`.
-    fn evict(&mut self) {
-        let ring = match self.rings[0].is_empty() {
+    /// Anonymous sessions first, unless the users hold more than three quarters of the
+    /// `bound`; the front one that was not used since it came up, passing over at most
+    /// `SECOND_CHANCES`. (Nothing here expires.)
+    fn evict(&mut self, bound: usize) {
+        let over_their_share = 4 * self.rings[1].len() > 3 * bound;
+        let ring = match self.rings[0].is_empty() || over_their_share {
             true => &mut self.rings[1],
             false => &mut self.rings[0],
         };
@@ -386,7 +464,7 @@ fn a_shard_evicts_as_its_model_does() {
     // everywhere of a few keys of one shard, against the model. Small shards, so that
     // eviction, second chances, holes and compaction all happen often, and ring numbers that
     // wrap.
-    for per_shard in [1, 4, 128] {
+    for per_shard in [1, 4, 8, 128] {
         let store = MemoryStore::new(SHARDS * per_shard);
         for ring in &mut first_shard(&store).rings {
             ring.next = NUMBER_MASK - 1_000;
@@ -411,7 +489,9 @@ fn a_shard_evicts_as_its_model_does() {
         };
         for mark in 0..30_000u64 {
             let key = keys[next(keys.len())];
-            let user = [None, Some("ann".to_owned()), Some("bob".to_owned())][next(3)].clone();
+            // Anonymous or one of six users: logging out everywhere removes a sixth of them.
+            let user = ["", "", "ann", "bob", "cat", "dan", "eve", "fay"][next(8)];
+            let user = Some(user.to_owned()).filter(|u| !u.is_empty());
             match next(9) {
                 0..=2 => {
                     let created = block_on(store.create(key, record(mark, &user), u64::MAX));
@@ -419,7 +499,7 @@ fn a_shard_evicts_as_its_model_does() {
                     assert_eq!(created.expect("create"), new);
                     if new {
                         if model.len() >= per_shard {
-                            model.evict();
+                            model.evict(per_shard);
                         }
                         let version = 1;
                         let used = false;
