@@ -1,5 +1,6 @@
-//! A flood of new visitors against a full memory store, over real sockets: the users who have
-//! logged in, and the visitors who keep using the site, keep their sessions.
+//! Floods against a full memory store, over real sockets: of new visitors, and of logins from
+//! one account. The users who have logged in, and the visitors who keep using the site, keep
+//! their sessions.
 
 #![allow(clippy::panic)] // A test fails by panicking.
 
@@ -16,8 +17,7 @@ use support::Client;
 /// A store of 64 sessions: four in each of its sixteen shards.
 const STORE_BOUND: usize = 64;
 
-fn app() -> Router {
-    let store = MemoryStore::new(STORE_BOUND);
+fn app(store: MemoryStore) -> Router {
     let sessions = Sessions::new(store, SessionConfig::new()).expect("valid");
     let mitten = Mitten::new(Config::strict())
         .expect("valid")
@@ -32,8 +32,12 @@ fn app() -> Router {
         )
         .route(
             "/login",
-            post(|session: Session| async move {
-                session.set_user_id(Some("ann"));
+            // The form's `user` field (its token field is the layer's).
+            post(|session: Session, form: String| async move {
+                let user = form
+                    .split('&')
+                    .find_map(|field| field.strip_prefix("user="));
+                session.set_user_id(user);
                 session.regenerate();
                 "in"
             }),
@@ -68,20 +72,25 @@ async fn get_text(client: &mut Client, path: &str) -> String {
     response.text().await.expect("body")
 }
 
-#[tokio::test]
-async fn a_flood_of_new_visitors_logs_no_user_out() {
-    let addr = serve(app()).await;
-    let mut ann = Client::new(addr);
-    let token = ann.token().await;
-    let login = ann
+/// Logs `client` in as `user`, with the token of a page it fetched first.
+async fn log_in(client: &mut Client, user: &str) {
+    let token = client.token().await;
+    let login = client
         .post(
             "/login",
             "application/x-www-form-urlencoded",
-            format!("_csrf_token={token}").into_bytes(),
+            format!("_csrf_token={token}&user={user}").into_bytes(),
             &[("sec-fetch-site", "same-origin")],
         )
         .await;
     assert_eq!(login.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn a_flood_of_new_visitors_logs_no_user_out() {
+    let addr = serve(app(MemoryStore::new(STORE_BOUND))).await;
+    let mut ann = Client::new(addr);
+    log_in(&mut ann, "ann").await;
     assert_eq!(get_text(&mut ann, "/whoami").await, "ann");
     // A shopper who keeps using the site while the flood goes on: an anonymous session.
     let mut shopper = Client::new(addr);
@@ -114,5 +123,23 @@ async fn a_flood_of_new_visitors_logs_no_user_out() {
         assert_eq!(response.expect("get").status().as_u16(), 200);
     }
     assert_eq!(get_text(&mut gone, "/cart").await, "1");
+    assert_eq!(get_text(&mut ann, "/whoami").await, "ann");
+}
+
+#[tokio::test]
+async fn a_flood_of_logins_from_one_account_logs_no_other_user_out() {
+    // Two sessions a user: in the shard Ann's session lands in, users hold at most three of the
+    // four places, never more than the three quarters beyond which they are evicted.
+    let store = MemoryStore::new(STORE_BOUND).max_sessions_per_user(2);
+    let addr = serve(app(store)).await;
+    let mut ann = Client::new(addr);
+    log_in(&mut ann, "ann").await;
+    // One account logs in from twice as many new clients as the store holds sessions. Without
+    // the cap its sessions would fill every shard, and Ann's, the oldest, would make room.
+    for _ in 0..2 * STORE_BOUND {
+        let mut mallory = Client::new(addr);
+        log_in(&mut mallory, "mallory").await;
+        assert_eq!(get_text(&mut mallory, "/whoami").await, "mallory");
+    }
     assert_eq!(get_text(&mut ann, "/whoami").await, "ann");
 }

@@ -45,6 +45,7 @@ fn record(user: Option<&str>) -> Record {
 pub async fn run_all(store: Arc<dyn SessionStore>) {
     create_then_load(&*store).await;
     create_refuses_a_taken_key(&*store).await;
+    a_renewed_session_is_created_beside_the_one_it_replaces(&*store).await;
     update_is_compare_and_set(&*store).await;
     update_of_a_missing_record(&*store).await;
     delete_removes(&*store).await;
@@ -85,6 +86,28 @@ pub async fn create_refuses_a_taken_key(store: &dyn SessionStore) {
             .expect("create")
     );
     assert_eq!(stored_k(store, key).await, "v");
+}
+
+/// A session that renews its ID is created as any other, and refused a taken key; the one it
+/// replaces stays until the caller deletes it.
+pub async fn a_renewed_session_is_created_beside_the_one_it_replaces(store: &dyn SessionStore) {
+    let (old, new) = (key(), key());
+    let expires_at = now() + 60;
+    let created = store.create(old, Arc::new(record(Some("ann"))), expires_at);
+    assert!(created.await.expect("create"));
+    let renewed = store.create_in_place_of(new, Arc::new(record(Some("ann"))), expires_at, old);
+    assert!(renewed.await.expect("create"));
+    let loaded = store.load(new).await.expect("load").expect("present");
+    assert_eq!(
+        (loaded.version, loaded.user_id.as_deref()),
+        (1, Some("ann"))
+    );
+    assert_eq!(stored_k(store, old).await, "v");
+    let again = store.create_in_place_of(new, Arc::new(record(None)), expires_at, old);
+    assert!(!again.await.expect("create"));
+    store.delete(old).await.expect("delete");
+    assert!(store.load(old).await.expect("load").is_none());
+    assert_eq!(stored_k(store, new).await, "v");
 }
 
 /// An update with the stored version wins; one with a stale version gets the current record.

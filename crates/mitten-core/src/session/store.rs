@@ -106,7 +106,8 @@ pub enum Cas {
     Written,
     /// Another write came first; here is the record as it is now.
     Conflict(Arc<Record>),
-    /// The record is gone (expired, destroyed, or logged out everywhere).
+    /// The record is gone (expired, destroyed, logged out everywhere, or ended by the store:
+    /// evicted from a full memory store, or over its per-user cap).
     Missing,
 }
 
@@ -141,6 +142,24 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
         record: Arc<Record>,
         expires_at: u64,
     ) -> StoreFuture<'_, Result<bool, StoreError>>;
+
+    /// The same, for a session that renews its ID ([`regenerate`]): the new record takes the
+    /// place of the one under `replaced`, which the caller deletes next. A store that limits
+    /// each user's sessions does not count `replaced` against the new one, so that renewing the
+    /// ID of a user at the limit ends none of the user's other sessions. By default, [`create`].
+    ///
+    /// [`regenerate`]: crate::session::Session::regenerate
+    /// [`create`]: Self::create
+    fn create_in_place_of(
+        &self,
+        key: StoreKey,
+        record: Arc<Record>,
+        expires_at: u64,
+        replaced: StoreKey,
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
+        let _ = replaced;
+        self.create(key, record, expires_at)
+    }
 
     /// Replaces the record if its stored version is still `expected_version`; the new record
     /// has version `expected_version + 1` (the engine sends it so).

@@ -420,6 +420,49 @@ fn log_out_everywhere_ends_every_session_of_the_user() {
 }
 
 #[test]
+fn renewing_the_id_at_the_per_user_cap_logs_no_other_device_out() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let store = MemoryStore::with_clock(10_000, clock.clone()).max_sessions_per_user(2);
+    let sessions = Sessions::new(store, SessionConfig::new())
+        .expect("valid")
+        .with_clock(clock.clone());
+    let login = |user: &str| {
+        let user = user.to_owned();
+        let set = request(&sessions, &HeaderMap::new(), move |s| {
+            s.set_user_id(Some(&user));
+            s.regenerate();
+        });
+        cookie_headers(&set.expect("cookie"))
+    };
+    let phone = login("alice");
+    clock.advance(60);
+    let laptop = login("alice");
+    clock.advance(60);
+    // The laptop renews its ID (a re-authentication): still two sessions, the phone's kept.
+    let renewed = request(&sessions, &laptop, |s| s.regenerate()).expect("new cookie");
+    let renewed = cookie_headers(&renewed);
+    request(&sessions, &phone, |s| {
+        assert_eq!(s.user_id().as_deref(), Some("alice"))
+    });
+    request(&sessions, &renewed, |s| {
+        assert_eq!(s.user_id().as_deref(), Some("alice"))
+    });
+    request(&sessions, &laptop, |s| assert_eq!(s.user_id(), None));
+    // A third device: the session seen longest ago (the phone's, a minute ago) ends.
+    clock.advance(60);
+    request(&sessions, &renewed, |s| {
+        s.insert("seen", 1).expect("insert")
+    });
+    let tablet = login("alice");
+    request(&sessions, &phone, |s| assert_eq!(s.user_id(), None));
+    for device in [&renewed, &tablet] {
+        request(&sessions, device, |s| {
+            assert_eq!(s.user_id().as_deref(), Some("alice"))
+        });
+    }
+}
+
+#[test]
 fn concurrent_writes_merge_by_key() {
     let (sessions, _, _) = setup(SessionConfig::new());
     let set = request(&sessions, &HeaderMap::new(), |s| {

@@ -170,12 +170,13 @@ impl Session {
         old: Option<&SessionId>,
         expires_at: impl Fn(&Record) -> u64,
     ) -> Written {
-        let new_id = match self.create(Arc::clone(&record), expires_at).await {
+        let replaced = old.map(SessionId::store_key);
+        let new_id = match self.create(Arc::clone(&record), expires_at, replaced).await {
             Ok(id) => id,
             Err(error) => return Err((record, Err(error))),
         };
-        if let Some(old) = old {
-            if let Err(error) = self.inner.sessions.store().delete(old.store_key()).await {
+        if let Some(replaced) = replaced {
+            if let Err(error) = self.inner.sessions.store().delete(replaced).await {
                 return Err((record, Err(error)));
             }
         }
@@ -234,19 +235,24 @@ impl Session {
         Err((attempt, Err(error)))
     }
 
+    /// Stores `record` under a new ID, in place of the session under `replaced` if any (which
+    /// the caller deletes next).
     async fn create(
         &self,
         record: Arc<Record>,
         expires_at: impl Fn(&Record) -> u64,
+        replaced: Option<StoreKey>,
     ) -> Result<SessionId, StoreError> {
         let store = self.inner.sessions.store();
         let expiry = expires_at(&record);
         for _ in 0..4 {
             let id = SessionId::generate();
-            if store
-                .create(id.store_key(), Arc::clone(&record), expiry)
-                .await?
-            {
+            let (key, record) = (id.store_key(), Arc::clone(&record));
+            let created = match replaced {
+                Some(replaced) => store.create_in_place_of(key, record, expiry, replaced),
+                None => store.create(key, record, expiry),
+            };
+            if created.await? {
                 let mut state = self.state();
                 state.id = Some(id.clone());
                 return Ok(id);

@@ -1,6 +1,7 @@
 //! The embedded store: sharded, bounded, expiring.
 
 mod shard;
+mod user_cap;
 
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -8,6 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use self::shard::{Entry, Shard};
 use super::store::{Cas, SessionStore, StoreError, StoreFuture};
 use super::{Clock, Record, StoreKey, SystemClock};
+
+use self::user_cap::DEFAULT_MAX_SESSIONS_PER_USER;
 
 const SHARDS: usize = 16;
 
@@ -20,19 +23,24 @@ const SHARDS: usize = 16;
 /// session with a user goes first. Among the sessions it may evict, the shard takes the one
 /// that has waited longest, passing over (up to 32 times) those used since they last came up
 /// and not expired: the CLOCK approximation of least-recently-used. Expired records are never
-/// returned and are removed when found. Keeps a per-user index for "log out
-/// everywhere". Everything is lost when the process exits, and each process has its own
-/// sessions: use the Redis store for more than one instance.
+/// returned and are removed when found. Keeps a per-user index for "log out everywhere", and
+/// holds at most 64 sessions for one user (see [`max_sessions_per_user`]), so that one account
+/// logging in again and again cannot by itself fill the users' three quarters. Everything is
+/// lost when the process exits, and each process has its own sessions: use the Redis store for
+/// more than one instance.
 ///
 /// ```
 /// use mitten_core::session::MemoryStore;
 ///
 /// let store = MemoryStore::new(100_000);
 /// ```
+///
+/// [`max_sessions_per_user`]: MemoryStore::max_sessions_per_user
 #[derive(Debug)]
 pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
     max_per_shard: usize,
+    max_per_user: usize,
     clock: Arc<dyn Clock>,
 }
 
@@ -49,6 +57,7 @@ impl MemoryStore {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             max_per_shard,
+            max_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
             clock,
         }
     }
@@ -65,6 +74,59 @@ impl MemoryStore {
 
     fn shard(&self, key: &StoreKey) -> MutexGuard<'_, Shard> {
         lock(&self.shards[usize::from(key.0[0]) % SHARDS])
+    }
+
+    /// Stores a new record under `key`, in place of the session under `replaced` if any (which
+    /// the caller deletes next): whether the key was free.
+    fn create_in_place(
+        &self,
+        key: StoreKey,
+        record: Arc<Record>,
+        expires_at: u64,
+        replaced: Option<&StoreKey>,
+    ) -> bool {
+        let record = at_version(record, 1);
+        // What this removes is dropped after the lock is released (freeing a cold record is the
+        // slowest part of an eviction).
+        let mut removed = None;
+        let mut shard = self.shard(&key);
+        // The clock is read only when needed: a new key (the usual case) finds nothing. (Under
+        // the shard's lock then: a `Clock` must not block.)
+        let mut now = None;
+        let mut now = || *now.get_or_insert_with(|| self.clock.now());
+        let taken = match shard.get(&key) {
+            Some(entry) if entry.expires_at > now() => true,
+            Some(_) => {
+                removed = shard.remove(&key);
+                false
+            }
+            None => false,
+        };
+        let mut evicted = None;
+        // A new session with a user: the user's sessions are counted once the lock is released.
+        let signed_in = (!taken && record.user_id.is_some()).then(|| Arc::clone(&record));
+        if !taken {
+            if shard.table.len() >= self.max_per_shard {
+                // One out for one in. The record is freed after the lock, on this thread, whose
+                // allocator cache then serves the next new record from the freed memory. Freeing
+                // several at once overflows that cache: the rest go back to the allocating
+                // thread's arena (glibc's), under a lock the other worker threads wait for.
+                evicted = shard.evict_one(self.max_per_shard, &mut now);
+            }
+            shard.index_user(key, None, record.user_id.as_deref());
+            let entry = Entry::new(record, expires_at, false);
+            shard.push(key, entry, self.max_per_shard);
+        }
+        drop(shard);
+        drop(removed);
+        drop(evicted);
+        if let Some(user) = signed_in
+            .as_ref()
+            .and_then(|record| record.user_id.as_deref())
+        {
+            self.end_sessions_beyond_the_cap(user, &key, replaced);
+        }
+        !taken
     }
 }
 
@@ -156,40 +218,18 @@ impl SessionStore for MemoryStore {
         record: Arc<Record>,
         expires_at: u64,
     ) -> StoreFuture<'_, Result<bool, StoreError>> {
-        let record = at_version(record, 1);
-        // What this removes is dropped after the lock is released (freeing a cold record is the
-        // slowest part of an eviction).
-        let mut removed = None;
-        let mut shard = self.shard(&key);
-        // The clock is read only when needed: a new key (the usual case) finds nothing. (Under
-        // the shard's lock then: a `Clock` must not block.)
-        let mut now = None;
-        let mut now = || *now.get_or_insert_with(|| self.clock.now());
-        let taken = match shard.get(&key) {
-            Some(entry) if entry.expires_at > now() => true,
-            Some(_) => {
-                removed = shard.remove(&key);
-                false
-            }
-            None => false,
-        };
-        let mut evicted = None;
-        if !taken {
-            if shard.table.len() >= self.max_per_shard {
-                // One out for one in. The record is freed after the lock, on this thread, whose
-                // allocator cache then serves the next new record from the freed memory. Freeing
-                // several at once overflows that cache: the rest go back to the allocating
-                // thread's arena (glibc's), under a lock the other worker threads wait for.
-                evicted = shard.evict_one(self.max_per_shard, &mut now);
-            }
-            shard.index_user(key, None, record.user_id.as_deref());
-            let entry = Entry::new(record, expires_at, false);
-            shard.push(key, entry, self.max_per_shard);
-        }
-        drop(shard);
-        drop(removed);
-        drop(evicted);
-        StoreFuture::ready(Ok(!taken))
+        StoreFuture::ready(Ok(self.create_in_place(key, record, expires_at, None)))
+    }
+
+    fn create_in_place_of(
+        &self,
+        key: StoreKey,
+        record: Arc<Record>,
+        expires_at: u64,
+        replaced: StoreKey,
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
+        let created = self.create_in_place(key, record, expires_at, Some(&replaced));
+        StoreFuture::ready(Ok(created))
     }
 
     fn update(
@@ -203,6 +243,8 @@ impl SessionStore for MemoryStore {
         let mut shard = self.shard(&key);
         // What this replaces is dropped after the lock is released.
         let mut replaced = None;
+        // A user set on the session: the user's sessions are counted once the lock is released.
+        let mut signed_in = None;
         let outcome = match shard.get(&key) {
             Some(entry) if entry.expires_at <= now => {
                 replaced = shard.remove(&key);
@@ -214,6 +256,9 @@ impl SessionStore for MemoryStore {
             Some(entry) => {
                 let old_user = entry.record.user_id.clone();
                 let record = at_version(record, expected_version + 1);
+                if record.user_id.is_some() && record.user_id != old_user {
+                    signed_in = Some(Arc::clone(&record));
+                }
                 shard.index_user(key, old_user.as_deref(), record.user_id.as_deref());
                 let entry = Entry::new(record, expires_at, true);
                 replaced = shard.replace(&key, entry, self.max_per_shard);
@@ -223,6 +268,12 @@ impl SessionStore for MemoryStore {
         };
         drop(shard);
         drop(replaced);
+        if let Some(user) = signed_in
+            .as_ref()
+            .and_then(|record| record.user_id.as_deref())
+        {
+            self.end_sessions_beyond_the_cap(user, &key, None);
+        }
         StoreFuture::ready(Ok(outcome))
     }
 

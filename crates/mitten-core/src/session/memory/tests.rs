@@ -11,7 +11,8 @@ use crate::session::SessionId;
 fn evicted_sessions_leave_the_user_index() {
     // One session evicted at a time (10 per shard), and sixteen at a time (1 024).
     for max in [160, 16 * 1_024] {
-        let store = MemoryStore::new(max);
+        // Seven users with thousands of sessions each: no cap on them here.
+        let store = MemoryStore::new(max).max_sessions_per_user(usize::MAX);
         for n in 0..3 * max {
             let mut record = Record::new(1);
             record.user_id = Some(format!("user{}", n % 7));
@@ -279,6 +280,90 @@ fn expired_sessions_with_a_user_are_evicted_before_live_ones() {
     assert!(first_shard(&store).users.keys().eq(["dan"]));
 }
 
+/// A record of `user` last seen at `last_seen`.
+fn seen(user: &str, last_seen: u64) -> Arc<Record> {
+    let mut record = Record::new(last_seen);
+    record.user_id = Some(user.to_owned());
+    Arc::new(record)
+}
+
+/// The keys of `user`'s sessions in the whole store.
+fn sessions_of(store: &MemoryStore, user: &str) -> HashSet<StoreKey> {
+    store
+        .shards
+        .iter()
+        .flat_map(|shard| lock(shard).users.get(user).cloned().unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn a_login_beyond_the_cap_ends_the_users_stalest_sessions() {
+    use crate::session::tests::block_on;
+    let store = MemoryStore::new(SHARDS * 64).max_sessions_per_user(3);
+    let [a, b, c, d, e] = [(); 5].map(|_| SessionId::generate().store_key());
+    for (key, last_seen) in [(a, 30), (b, 10), (c, 20)] {
+        assert!(block_on(store.create(key, seen("ann", last_seen), u64::MAX)).expect("create"));
+    }
+    assert!(block_on(store.create(d, seen("bob", 5), u64::MAX)).expect("create"));
+    assert_eq!(sessions_of(&store, "ann"), HashSet::from([a, b, c]));
+    // A fourth login, a new session: the one seen longest ago ends. Bob's are not counted.
+    assert!(block_on(store.create(e, seen("ann", 40), u64::MAX)).expect("create"));
+    assert_eq!(sessions_of(&store, "ann"), HashSet::from([a, c, e]));
+    assert_eq!(sessions_of(&store, "bob"), HashSet::from([d]));
+    // A fifth, a user set on a session that had none (seen long ago itself): it stays.
+    let visitor = SessionId::generate().store_key();
+    assert!(block_on(store.create(visitor, Arc::new(Record::new(1)), u64::MAX)).expect("create"));
+    let written = block_on(store.update(visitor, seen("ann", 2), 1, u64::MAX));
+    assert!(matches!(written, Ok(Cas::Written)));
+    assert_eq!(sessions_of(&store, "ann"), HashSet::from([a, e, visitor]));
+    assert_eq!(store.len(), 4);
+    // Writes that keep the user count nothing and end nothing.
+    let written = block_on(store.update(c, seen("ann", 50), 1, u64::MAX));
+    assert!(matches!(written, Ok(Cas::Missing)));
+    let written = block_on(store.update(a, seen("ann", 60), 1, u64::MAX));
+    assert!(matches!(written, Ok(Cas::Written)));
+    assert_eq!(sessions_of(&store, "ann"), HashSet::from([a, e, visitor]));
+    // Ann's session passes to Bob: it counts for Bob, who is within his cap, and no longer for
+    // Ann, whose next login then ends nothing.
+    let written = block_on(store.update(a, seen("bob", 70), 2, u64::MAX));
+    assert!(matches!(written, Ok(Cas::Written)));
+    assert_eq!(sessions_of(&store, "bob"), HashSet::from([a, d]));
+    let f = SessionId::generate().store_key();
+    assert!(block_on(store.create(f, seen("ann", 80), u64::MAX)).expect("create"));
+    assert_eq!(sessions_of(&store, "ann"), HashSet::from([e, visitor, f]));
+    for shard in store.shards.iter() {
+        assert_consistent(&lock(shard));
+    }
+}
+
+#[test]
+fn one_account_logging_in_again_and_again_logs_no_other_user_out() {
+    use crate::session::tests::block_on;
+    // Sixteen a shard: users may hold twelve of them before they are evicted for visitors.
+    let store = MemoryStore::new(SHARDS * 16).max_sessions_per_user(4);
+    let users: Vec<StoreKey> = (0..6).map(|_| key_in_first_shard()).collect();
+    for (n, key) in users.iter().enumerate() {
+        let user = format!("user{n}");
+        assert!(block_on(store.create(*key, seen(&user, 1), u64::MAX)).expect("create"));
+    }
+    // One account logs in 2 000 times, among a flood of new visitors that keeps every shard
+    // full. Without the cap its sessions would soon hold more than twelve of shard 0's sixteen,
+    // and the oldest sessions with a user, the six users', would make room.
+    for login in 0..2_000 {
+        let key = SessionId::generate().store_key();
+        assert!(block_on(store.create(key, seen("mallory", 2 + login), u64::MAX)).expect("create"));
+        let visitor = SessionId::generate().store_key();
+        assert!(
+            block_on(store.create(visitor, Arc::new(Record::new(1)), u64::MAX)).expect("create")
+        );
+    }
+    assert_eq!(sessions_of(&store, "mallory").len(), 4);
+    assert!(users.iter().all(|key| held(&store, *key)));
+    for shard in store.shards.iter() {
+        assert_consistent(&lock(shard));
+    }
+}
+
 #[test]
 fn a_login_moves_a_session_out_of_the_floods_reach() {
     use crate::session::tests::block_on;
@@ -407,6 +492,8 @@ struct Modelled {
     mark: u64,
     user: Option<String>,
     used: bool,
+    /// When it expires: a session is live before this second.
+    expires_at: u64,
 }
 
 /// A shard as the store promises it behaves, written plainly: two lists, oldest first.
@@ -438,17 +525,19 @@ impl Model {
     }
 
     /// Anonymous sessions first, unless the users hold more than three quarters of the
-    /// `bound`; the front one that was not used since it came up, passing over at most
-    /// `SECOND_CHANCES`. (Nothing here expires.)
-    fn evict(&mut self, bound: usize) {
+    /// `bound`, the oldest session with a user has expired at `now`, or no anonymous session is
+    /// left; the front one that was not used since it came up or has expired, passing over at
+    /// most `SECOND_CHANCES`.
+    fn evict(&mut self, bound: usize, now: u64) {
         let over_their_share = 4 * self.rings[1].len() > 3 * bound;
-        let ring = match self.rings[0].is_empty() || over_their_share {
+        let oldest_user_expired = self.rings[1].front().is_some_and(|s| s.expires_at <= now);
+        let ring = match self.rings[0].is_empty() || over_their_share || oldest_user_expired {
             true => &mut self.rings[1],
             false => &mut self.rings[0],
         };
         for _ in 0..SECOND_CHANCES {
             match ring.front_mut() {
-                Some(front) if front.used => front.used = false,
+                Some(front) if front.used && front.expires_at > now => front.used = false,
                 _ => break,
             }
             ring.rotate_left(1);
@@ -461,11 +550,14 @@ impl Model {
 fn a_shard_evicts_as_its_model_does() {
     use crate::session::tests::block_on;
     // Random creations, deletions, updates (some changing the user), loads and logouts
-    // everywhere of a few keys of one shard, against the model. Small shards, so that
-    // eviction, second chances, holes and compaction all happen often, and ring numbers that
-    // wrap.
+    // everywhere of a few keys of one shard, against the model, while the clock runs and
+    // sessions expire. Small shards, so that eviction, second chances, holes and compaction all
+    // happen often, and ring numbers that wrap.
     for per_shard in [1, 4, 8, 128] {
-        let store = MemoryStore::new(SHARDS * per_shard);
+        let clock = Arc::new(crate::session::ManualClock::new(1));
+        let store = MemoryStore::with_clock(SHARDS * per_shard, clock.clone())
+            .max_sessions_per_user(usize::MAX);
+        let mut now = 1;
         for ring in &mut first_shard(&store).rings {
             ring.next = NUMBER_MASK - 1_000;
         }
@@ -488,18 +580,32 @@ fn a_shard_evicts_as_its_model_does() {
             Arc::new(record)
         };
         for mark in 0..30_000u64 {
+            // A second passes every sixteen steps or so; a session lives for up to 24 of them,
+            // or for ever.
+            if next(16) == 0 {
+                clock.advance(1);
+                now += 1;
+            }
+            let expires_at = match next(4) {
+                0 => u64::MAX,
+                _ => now + 1 + next(24) as u64,
+            };
             let key = keys[next(keys.len())];
             // Anonymous or one of six users: logging out everywhere removes a sixth of them.
             let user = ["", "", "ann", "bob", "cat", "dan", "eve", "fay"][next(8)];
             let user = Some(user.to_owned()).filter(|u| !u.is_empty());
             match next(9) {
                 0..=2 => {
-                    let created = block_on(store.create(key, record(mark, &user), u64::MAX));
+                    let created = block_on(store.create(key, record(mark, &user), expires_at));
+                    // An expired session under the key is removed, and the key is new again.
+                    if model.find(key).is_some_and(|s| s.expires_at <= now) {
+                        model.remove(key);
+                    }
                     let new = model.find(key).is_none();
                     assert_eq!(created.expect("create"), new);
                     if new {
                         if model.len() >= per_shard {
-                            model.evict(per_shard);
+                            model.evict(per_shard, now);
                         }
                         let version = 1;
                         let used = false;
@@ -509,6 +615,7 @@ fn a_shard_evicts_as_its_model_does() {
                             mark,
                             user,
                             used,
+                            expires_at,
                         });
                     }
                 }
@@ -519,7 +626,10 @@ fn a_shard_evicts_as_its_model_does() {
                 4 | 5 => {
                     let expected = model.find(key).map_or(1, |s| s.version);
                     let outcome =
-                        block_on(store.update(key, record(mark, &user), expected, u64::MAX));
+                        block_on(store.update(key, record(mark, &user), expected, expires_at));
+                    if model.find(key).is_some_and(|s| s.expires_at <= now) {
+                        model.remove(key);
+                    }
                     match model.find(key) {
                         Some(found) => {
                             assert!(matches!(outcome, Ok(Cas::Written)));
@@ -528,6 +638,7 @@ fn a_shard_evicts_as_its_model_does() {
                             found.mark = mark;
                             found.user = user;
                             found.used = true;
+                            found.expires_at = expires_at;
                             // A session keeps its place unless its user came or went: then it
                             // goes to the back of the other ring.
                             if let Some(moved) = moves.then(|| model.remove(key)).flatten() {
@@ -549,6 +660,9 @@ fn a_shard_evicts_as_its_model_does() {
                 }
                 _ => {
                     let found = block_on(store.load(key)).expect("load");
+                    if model.find(key).is_some_and(|s| s.expires_at <= now) {
+                        model.remove(key);
+                    }
                     let expected = model.find(key).map(|s| {
                         s.used = true;
                         (s.version, s.mark, s.user.clone())
