@@ -184,10 +184,10 @@ impl SessionStore for RedisStore {
         })
     }
 
-    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<(), StoreError>> {
+    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<bool, StoreError>> {
         StoreFuture::new(async move {
             let mut connection = self.connection.clone();
-            let _: i64 = self
+            let deleted: i64 = self
                 .delete
                 .key(self.session_key(&key))
                 .arg(self.user_prefix())
@@ -195,7 +195,7 @@ impl SessionStore for RedisStore {
                 .invoke_async(&mut connection)
                 .await
                 .map_err(redis_error)?;
-            Ok(())
+            Ok(deleted == 1)
         })
     }
 

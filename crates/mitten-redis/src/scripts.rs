@@ -44,12 +44,12 @@ end
 return {1}
 ";
 
-/// KEYS: session. ARGV: user-index prefix, hex key.
+/// KEYS: session. ARGV: user-index prefix, hex key. Returns 1 if a session was deleted, else 0.
 pub(crate) const DELETE: &str = r"
 local user = redis.call('HGET', KEYS[1], 'u')
-redis.call('DEL', KEYS[1])
+local deleted = redis.call('DEL', KEYS[1])
 if user and user ~= '' then redis.call('SREM', ARGV[1] .. user, ARGV[2]) end
-return 1
+return deleted
 ";
 
 /// KEYS: user index. ARGV: session-key prefix. Returns how many sessions were deleted.

@@ -58,7 +58,20 @@ impl SessionStore for WritesFail {
             .unwrap_or_else(|| self.store.update(key, record, expected_version, expires_at))
     }
 
-    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<(), StoreError>> {
+    fn create_in_place_of(
+        &self,
+        key: StoreKey,
+        record: Arc<Record>,
+        expires_at: u64,
+        replaced: StoreKey,
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
+        self.down().unwrap_or_else(|| {
+            self.store
+                .create_in_place_of(key, record, expires_at, replaced)
+        })
+    }
+
+    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<bool, StoreError>> {
         self.down().unwrap_or_else(|| self.store.delete(key))
     }
 

@@ -167,8 +167,9 @@ pub async fn delete_removes(store: &dyn SessionStore) {
             .await
             .expect("create")
     );
-    store.delete(key).await.expect("delete");
+    assert!(store.delete(key).await.expect("delete"), "a live record");
     assert!(store.load(key).await.expect("load").is_none());
+    assert!(!store.delete(key).await.expect("delete"), "nothing left");
     assert_eq!(
         store
             .delete_all_for_user("deleted-user")
@@ -178,7 +179,7 @@ pub async fn delete_removes(store: &dyn SessionStore) {
     );
 }
 
-/// A record past its expiry is never returned.
+/// A record past its expiry is never returned, nor deleted as a live one.
 pub async fn expired_records_are_gone(store: &dyn SessionStore) {
     let key = key();
     assert!(
@@ -188,6 +189,10 @@ pub async fn expired_records_are_gone(store: &dyn SessionStore) {
             .expect("create")
     );
     assert!(store.load(key).await.expect("load").is_none());
+    let expired = self::key();
+    let created = store.create(expired, Arc::new(record(None)), now().saturating_sub(1));
+    assert!(created.await.expect("create"));
+    assert!(!store.delete(expired).await.expect("delete"), "expired");
     assert!(
         store
             .create(key, Arc::new(record(None)), now() + 60)

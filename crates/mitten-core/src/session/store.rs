@@ -171,10 +171,16 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
         expires_at: u64,
     ) -> StoreFuture<'_, Result<Cas, StoreError>>;
 
-    /// Deletes the record (and its entry in the user index).
-    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<(), StoreError>>;
+    /// Deletes the record (and its entry in the user index); whether a live record was there,
+    /// which only the call that removed it may say. (The session engine renews a session's ID
+    /// by storing a copy and deleting the original: if that was gone, destroyed meanwhile, the
+    /// copy is deleted too.)
+    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<bool, StoreError>>;
 
-    /// Deletes every record of `user_id`; returns how many.
+    /// Deletes every record of `user_id`; returns how many. Atomic with respect to
+    /// [`create`](Self::create): a record created while it runs is either deleted with the
+    /// others or created after all of them are gone (a sweep key by key could miss the copy a
+    /// renewal stores while it runs, and log nobody out of that session).
     fn delete_all_for_user<'a>(
         &'a self,
         user_id: &'a str,

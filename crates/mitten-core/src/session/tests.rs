@@ -420,6 +420,199 @@ fn log_out_everywhere_ends_every_session_of_the_user() {
 }
 
 #[test]
+fn a_session_logged_out_while_it_renews_its_id_is_not_brought_back() {
+    let (sessions, _, store) = setup(SessionConfig::new());
+    let login = request(&sessions, &HeaderMap::new(), |s| {
+        s.set_user_id(Some("alice"));
+        s.regenerate();
+    });
+    let laptop = cookie_headers(&login.expect("cookie"));
+    // A request of the laptop's session renews its ID (it stores a copy under a new ID, then
+    // deletes the original); while it runs, Alice logs out everywhere.
+    let session = sessions.start(&laptop);
+    block_on(session.load()).expect("load");
+    session.regenerate();
+    let ended = block_on(sessions.destroy_all_for_user("alice")).expect("destroy");
+    assert_eq!(ended, 1);
+    // The copy is not left behind: the cookie is cleared and the store holds nothing.
+    let answer = block_on(session.persist())
+        .expect("persist")
+        .expect("a cookie");
+    let answer = answer.to_str().expect("ascii");
+    assert!(answer.contains("Max-Age=0"), "{answer}");
+    assert_eq!(store.len(), 0);
+    assert_eq!(
+        block_on(sessions.destroy_all_for_user("alice")).expect("destroy"),
+        0
+    );
+}
+
+/// A store that logs a user out everywhere at one step of the next renewal of a session ID:
+/// just before its copy is stored, or just before its original is deleted.
+#[derive(Debug)]
+struct SweepsDuringRenewal {
+    store: MemoryStore,
+    user: &'static str,
+    before_delete: bool,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+impl SweepsDuringRenewal {
+    fn sweep(&self, now: bool) {
+        if now && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            block_on(self.store.delete_all_for_user(self.user)).expect("sweep");
+        }
+    }
+}
+
+impl SessionStore for SweepsDuringRenewal {
+    fn load(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
+        self.store.load(key)
+    }
+
+    fn create(
+        &self,
+        key: StoreKey,
+        record: Arc<Record>,
+        expires_at: u64,
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
+        self.store.create(key, record, expires_at)
+    }
+
+    fn create_in_place_of(
+        &self,
+        key: StoreKey,
+        record: Arc<Record>,
+        expires_at: u64,
+        replaced: StoreKey,
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
+        self.sweep(!self.before_delete);
+        self.store
+            .create_in_place_of(key, record, expires_at, replaced)
+    }
+
+    fn update(
+        &self,
+        key: StoreKey,
+        record: Arc<Record>,
+        expected_version: u64,
+        expires_at: u64,
+    ) -> StoreFuture<'_, Result<Cas, StoreError>> {
+        self.store.update(key, record, expected_version, expires_at)
+    }
+
+    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<bool, StoreError>> {
+        self.sweep(self.before_delete);
+        self.store.delete(key)
+    }
+
+    fn delete_all_for_user<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> StoreFuture<'a, Result<u64, StoreError>> {
+        self.store.delete_all_for_user(user_id)
+    }
+}
+
+#[test]
+fn a_logout_everywhere_at_any_step_of_a_renewal_ends_the_session() {
+    for before_delete in [false, true] {
+        let store = Arc::new(SweepsDuringRenewal {
+            store: MemoryStore::new(1_000),
+            user: "alice",
+            before_delete,
+            armed: false.into(),
+        });
+        let sessions = Sessions::with_store(store.clone(), SessionConfig::new()).expect("valid");
+        let login = request(&sessions, &HeaderMap::new(), |s| {
+            s.set_user_id(Some("alice"));
+            s.regenerate();
+        });
+        let laptop = cookie_headers(&login.expect("cookie"));
+        store.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+        let answer = request(&sessions, &laptop, |s| s.regenerate()).expect("a cookie");
+        assert!(!store.armed.load(std::sync::atomic::Ordering::SeqCst));
+        // Swept before the copy was stored, the original is gone when the renewal deletes it;
+        // swept after, the copy went with it. Either way Alice is logged out.
+        assert_eq!(
+            store.store.len(),
+            0,
+            "swept before the delete: {before_delete}"
+        );
+        request(&sessions, &cookie_headers(&answer), |s| {
+            assert_eq!(s.user_id(), None)
+        });
+    }
+}
+
+#[test]
+fn ending_the_other_sessions_keeps_this_one() {
+    let (sessions, _, store) = setup(SessionConfig::new());
+    let login = |user: &str| {
+        let user = user.to_owned();
+        let set = request(&sessions, &HeaderMap::new(), move |s| {
+            s.set_user_id(Some(&user));
+            s.regenerate();
+        });
+        cookie_headers(&set.expect("cookie"))
+    };
+    let (laptop, phone, tablet, other) =
+        (login("alice"), login("alice"), login("alice"), login("bob"));
+    let session = sessions.start(&laptop);
+    assert_eq!(block_on(session.end_other_sessions()).expect("end"), 2);
+    let renewed = block_on(session.persist())
+        .expect("persist")
+        .expect("new ID");
+    request(&sessions, &cookie_headers(&renewed), |s| {
+        assert_eq!(s.user_id().as_deref(), Some("alice"))
+    });
+    for gone in [&laptop, &phone, &tablet] {
+        request(&sessions, gone, |s| assert_eq!(s.user_id(), None));
+    }
+    request(&sessions, &other, |s| {
+        assert_eq!(s.user_id().as_deref(), Some("bob"))
+    });
+    assert_eq!(store.len(), 2);
+    // Sweeping with `destroy_all_for_user` and renewing instead logs this device out too.
+    let session = sessions.start(&cookie_headers(&renewed));
+    block_on(session.load()).expect("load");
+    assert_eq!(
+        block_on(sessions.destroy_all_for_user("alice")).expect("sweep"),
+        1
+    );
+    session.regenerate();
+    let answer = block_on(session.persist())
+        .expect("persist")
+        .expect("a cookie");
+    assert!(answer.to_str().expect("ascii").contains("Max-Age=0"));
+    assert_eq!(store.len(), 1);
+}
+
+#[test]
+fn a_login_whose_anonymous_session_ended_meanwhile_still_logs_in() {
+    let (sessions, _, store) = setup(SessionConfig::new());
+    let visit = request(&sessions, &HeaderMap::new(), |s| {
+        s.insert("cart", 1).expect("insert")
+    });
+    let visitor = cookie_headers(&visit.expect("cookie"));
+    // The login request renews the ID; meanwhile another request of the visitor ends the
+    // anonymous session (it had no user, so nothing is brought back against a logout).
+    let session = sessions.start(&visitor);
+    block_on(session.load()).expect("load");
+    session.set_user_id(Some("bob"));
+    session.regenerate();
+    request(&sessions, &visitor, |s| s.destroy());
+    let set = block_on(session.persist())
+        .expect("persist")
+        .expect("a cookie");
+    assert!(!set.to_str().expect("ascii").contains("Max-Age=0"));
+    request(&sessions, &cookie_headers(&set), |s| {
+        assert_eq!(s.user_id().as_deref(), Some("bob"))
+    });
+    assert_eq!(store.len(), 1);
+}
+
+#[test]
 fn renewing_the_id_at_the_per_user_cap_logs_no_other_device_out() {
     let clock = Arc::new(ManualClock::new(T0));
     let store = MemoryStore::with_clock(10_000, clock.clone()).max_sessions_per_user(2);

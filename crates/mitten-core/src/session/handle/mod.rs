@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::engine::{CookieRead, Sessions};
 use super::store::StoreError;
 
+mod everywhere;
 mod now;
 mod persist;
 #[cfg(feature = "csrf")]
@@ -75,6 +76,9 @@ struct State {
     secret: Option<BindingSecret>,
     secret_changed: bool,
     regenerate: bool,
+    /// This request ended the user's other sessions ([`Session::end_other_sessions`]): its
+    /// renewal brings this one back even though it was among them.
+    ended_others: bool,
     destroy: bool,
 }
 

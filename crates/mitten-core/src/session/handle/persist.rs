@@ -18,6 +18,8 @@ struct Seen {
     base: Option<Arc<Record>>,
     destroy: bool,
     regenerate: bool,
+    /// The request ended the user's other sessions, this one among them, and keeps this one.
+    ended_others: bool,
     /// The data, the user or the binding secret changed.
     modified: bool,
 }
@@ -29,6 +31,7 @@ impl Seen {
             base: state.base.clone(),
             destroy: state.destroy,
             regenerate: state.regenerate,
+            ended_others: state.ended_others,
             modified: state.data_changed || state.user_changed || state.secret_changed,
         }
     }
@@ -37,6 +40,15 @@ impl Seen {
     fn touched(&self) -> bool {
         self.modified || self.destroy || self.regenerate
     }
+}
+
+/// The stored session a request renews the ID of.
+struct Renewed<'a> {
+    id: &'a SessionId,
+    /// Whether it had a user when the request loaded it.
+    had_user: bool,
+    /// Whether the request ended the user's other sessions, this one among them.
+    ended_others: bool,
 }
 
 /// A write's outcome: the record written and the cookie to send; or the record meant (its data
@@ -81,6 +93,7 @@ impl Session {
             base,
             destroy,
             regenerate,
+            ended_others,
             modified,
         } = seen;
         if !touched {
@@ -121,7 +134,12 @@ impl Session {
             ..self.take_record(now, base.as_deref())
         });
         let outcome = if creating {
-            self.write_new(record, id.as_ref(), expires_at).await
+            let renewed = id.as_ref().map(|id| Renewed {
+                id,
+                had_user: base.as_ref().is_some_and(|base| base.user_id.is_some()),
+                ended_others,
+            });
+            self.write_new(record, renewed, expires_at).await
         } else if let (Some(id), Some(base)) = (&id, &base) {
             self.write_over(record, id.store_key(), base.version, now, expires_at)
                 .await
@@ -163,24 +181,36 @@ impl Session {
         }
     }
 
-    /// Stores `record` under a new ID (deleting `old`, the ID it replaces, if any).
+    /// Stores `record` under a new ID, deleting the session it renews, if any. A renewed session
+    /// that had a user and is gone by then (logged out, everywhere or in another request, or
+    /// ended by the store) is not brought back under the new ID: the copy is deleted too, and
+    /// the cookie cleared, as a write over a destroyed session does. Unless this request ended
+    /// it itself, keeping this one ([`Session::end_other_sessions`]).
     async fn write_new(
         &self,
         record: Arc<Record>,
-        old: Option<&SessionId>,
+        renewed: Option<Renewed<'_>>,
         expires_at: impl Fn(&Record) -> u64,
     ) -> Written {
-        let replaced = old.map(SessionId::store_key);
+        let replaced = renewed.as_ref().map(|renewed| renewed.id.store_key());
         let new_id = match self.create(Arc::clone(&record), expires_at, replaced).await {
             Ok(id) => id,
             Err(error) => return Err((record, Err(error))),
         };
-        if let Some(replaced) = replaced {
-            if let Err(error) = self.inner.sessions.store().delete(replaced).await {
-                return Err((record, Err(error)));
+        let sessions = &self.inner.sessions;
+        if let (Some(renewed), Some(replaced)) = (renewed, replaced) {
+            let original_was_live = match sessions.store().delete(replaced).await {
+                Ok(live) => live,
+                Err(error) => return Err((record, Err(error))),
+            };
+            if !original_was_live && renewed.had_user && !renewed.ended_others {
+                if let Err(error) = sessions.store().delete(new_id.store_key()).await {
+                    return Err((record, Err(error)));
+                }
+                return Err((record, Ok(Some(sessions.clear_cookie()))));
             }
         }
-        let cookie = self.inner.sessions.set_cookie(&new_id);
+        let cookie = sessions.set_cookie(&new_id);
         Ok((record, Some(cookie)))
     }
 

@@ -277,31 +277,41 @@ impl SessionStore for MemoryStore {
         StoreFuture::ready(Ok(outcome))
     }
 
-    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<(), StoreError>> {
+    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<bool, StoreError>> {
         let removed = self.shard(&key).remove(&key);
+        let live = removed
+            .as_ref()
+            .is_some_and(|entry| entry.expires_at > self.clock.now());
         drop(removed);
-        StoreFuture::ready(Ok(()))
+        StoreFuture::ready(Ok(live))
     }
 
     fn delete_all_for_user<'a>(
         &'a self,
         user_id: &'a str,
     ) -> StoreFuture<'a, Result<u64, StoreError>> {
-        let mut removed = 0;
-        for shard in self.shards.iter() {
-            let mut shard = lock(shard);
+        // Every shard locked at once (in order; nothing else holds two), so that the sweep is
+        // one moment for the sessions it removes: a session that renews its ID meanwhile stores
+        // its copy either before that moment (and the copy is removed) or after it (and finds
+        // its original gone, and deletes the copy).
+        let mut shards: Vec<MutexGuard<'_, Shard>> = self.shards.iter().map(lock).collect();
+        let held = shards
+            .iter()
+            .map(|shard| shard.users.get(user_id).map_or(0, |keys| keys.len()));
+        let mut removed: Vec<Entry> = Vec::with_capacity(held.sum());
+        for shard in &mut shards {
             // Each removal takes its key out of the user's set (and the count of sessions with
-            // a user); the records are dropped after the lock is released.
+            // a user).
             let keys: Vec<StoreKey> = shard
                 .users
                 .get(user_id)
                 .map(|keys| keys.iter().copied().collect())
                 .unwrap_or_default();
-            let entries: Vec<Entry> = keys.iter().filter_map(|key| shard.remove(key)).collect();
-            drop(shard);
-            removed += entries.len() as u64;
+            removed.extend(keys.iter().filter_map(|key| shard.remove(key)));
         }
-        StoreFuture::ready(Ok(removed))
+        drop(shards);
+        // The records are dropped after the locks are released.
+        StoreFuture::ready(Ok(removed.len() as u64))
     }
 }
 

@@ -1,0 +1,69 @@
+//! Logging a user out everywhere but here: after a password change, every other device.
+
+use super::super::store::StoreError;
+use super::Session;
+
+impl Session {
+    /// Ends every other session of this session's user and keeps this one, under a new ID
+    /// ([`regenerate`](Self::regenerate)): what to call after a password change. Returns how
+    /// many other sessions ended (0 for a session without a user).
+    ///
+    /// [`Sessions::destroy_all_for_user`](crate::session::Sessions::destroy_all_for_user) for
+    /// the request's own user ends this session too, even if the request renews its ID after
+    /// it: a renewal that finds the session it renews gone cannot tell that sweep from one
+    /// another request made at the same moment (a logout everywhere while an attacker's stolen
+    /// session was renewing), so it does not bring the session back. This method tells the two
+    /// apart.
+    ///
+    /// ```
+    /// use http::{HeaderMap, header::COOKIE};
+    /// use mitten_core::session::{MemoryStore, SessionConfig, Sessions};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sessions = Sessions::new(MemoryStore::new(100), SessionConfig::new())?;
+    /// // Alice logs in on two devices; each keeps the cookie it was given.
+    /// let mut devices = Vec::new();
+    /// for _ in 0..2 {
+    ///     let login = sessions.start(&HeaderMap::new());
+    ///     login.load().await?;
+    ///     login.set_user_id(Some("alice"));
+    ///     login.regenerate();
+    ///     let cookie = login.persist().await?.expect("a new session sets its cookie");
+    ///     let mut headers = HeaderMap::new();
+    ///     headers.insert(COOKIE, cookie.to_str()?.split(';').next().unwrap_or_default().parse()?);
+    ///     devices.push(headers);
+    /// }
+    ///
+    /// // On the laptop she changes her password: the phone is logged out, the laptop is not.
+    /// let laptop = sessions.start(&devices[0]);
+    /// assert_eq!(laptop.end_other_sessions().await?, 1);
+    /// let renewed = laptop.persist().await?.expect("a new ID");
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert(COOKIE, renewed.to_str()?.split(';').next().unwrap_or_default().parse()?);
+    /// let again = sessions.start(&headers);
+    /// again.load().await?;
+    /// assert_eq!(again.user_id().as_deref(), Some("alice"));
+    /// let phone = sessions.start(&devices[1]);
+    /// phone.load().await?;
+    /// assert_eq!(phone.user_id(), None);
+    /// # Ok(()) }
+    /// ```
+    pub async fn end_other_sessions(&self) -> Result<u64, StoreError> {
+        self.load().await?;
+        let (user, stored_for_user) = {
+            let state = self.state();
+            let stored = state.base.as_ref().and_then(|base| base.user_id.clone());
+            let stored_for_user = state.id.is_some() && stored == state.user_id;
+            (state.user_id.clone(), stored_for_user)
+        };
+        let Some(user) = user else {
+            return Ok(0);
+        };
+        let store = self.inner.sessions.store();
+        let ended = store.delete_all_for_user(&user).await?;
+        self.regenerate();
+        self.state().ended_others = true;
+        // This session was among them if it was stored with the user.
+        Ok(ended.saturating_sub(u64::from(stored_for_user)))
+    }
+}
