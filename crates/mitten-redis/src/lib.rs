@@ -184,10 +184,10 @@ impl SessionStore for RedisStore {
         })
     }
 
-    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<bool, StoreError>> {
+    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
         StoreFuture::new(async move {
             let mut connection = self.connection.clone();
-            let deleted: i64 = self
+            let deleted: (Option<u64>, Option<Vec<u8>>) = self
                 .delete
                 .key(self.session_key(&key))
                 .arg(self.user_prefix())
@@ -195,7 +195,10 @@ impl SessionStore for RedisStore {
                 .invoke_async(&mut connection)
                 .await
                 .map_err(redis_error)?;
-            Ok(deleted == 1)
+            match deleted {
+                (Some(version), Some(json)) => decode(&json, version).map(Some),
+                _ => Ok(None),
+            }
         })
     }
 

@@ -44,12 +44,15 @@ end
 return {1}
 ";
 
-/// KEYS: session. ARGV: user-index prefix, hex key. Returns 1 if a session was deleted, else 0.
+/// KEYS: session. ARGV: user-index prefix, hex key. Returns {version, record JSON} of the
+/// session deleted, or two nils if there was none.
 pub(crate) const DELETE: &str = r"
-local user = redis.call('HGET', KEYS[1], 'u')
-local deleted = redis.call('DEL', KEYS[1])
+local stored = redis.call('HMGET', KEYS[1], 'v', 'd', 'u')
+if not stored[1] then return {false, false} end
+redis.call('DEL', KEYS[1])
+local user = stored[3]
 if user and user ~= '' then redis.call('SREM', ARGV[1] .. user, ARGV[2]) end
-return deleted
+return {stored[1], stored[2]}
 ";
 
 /// KEYS: user index. ARGV: session-key prefix. Returns how many sessions were deleted.

@@ -71,7 +71,7 @@ impl SessionStore for WritesFail {
         })
     }
 
-    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<bool, StoreError>> {
+    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
         self.down().unwrap_or_else(|| self.store.delete(key))
     }
 

@@ -167,9 +167,22 @@ pub async fn delete_removes(store: &dyn SessionStore) {
             .await
             .expect("create")
     );
-    assert!(store.delete(key).await.expect("delete"), "a live record");
+    // The live record comes back as stored, with its version.
+    let deleted = store
+        .delete(key)
+        .await
+        .expect("delete")
+        .expect("a live record");
+    assert_eq!(deleted.data.get("k").expect("k"), "v");
+    assert_eq!(
+        (deleted.version, deleted.user_id.as_deref()),
+        (1, Some("deleted-user"))
+    );
     assert!(store.load(key).await.expect("load").is_none());
-    assert!(!store.delete(key).await.expect("delete"), "nothing left");
+    assert!(
+        store.delete(key).await.expect("delete").is_none(),
+        "nothing left"
+    );
     assert_eq!(
         store
             .delete_all_for_user("deleted-user")
@@ -192,7 +205,10 @@ pub async fn expired_records_are_gone(store: &dyn SessionStore) {
     let expired = self::key();
     let created = store.create(expired, Arc::new(record(None)), now().saturating_sub(1));
     assert!(created.await.expect("create"));
-    assert!(!store.delete(expired).await.expect("delete"), "expired");
+    assert!(
+        store.delete(expired).await.expect("delete").is_none(),
+        "expired"
+    );
     assert!(
         store
             .create(key, Arc::new(record(None)), now() + 60)

@@ -171,11 +171,12 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
         expires_at: u64,
     ) -> StoreFuture<'_, Result<Cas, StoreError>>;
 
-    /// Deletes the record (and its entry in the user index); whether a live record was there,
-    /// which only the call that removed it may say. (The session engine renews a session's ID
-    /// by storing a copy and deleting the original: if that was gone, destroyed meanwhile, the
-    /// copy is deleted too.)
-    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<bool, StoreError>>;
+    /// Deletes the record (and its entry in the user index), and hands back the live record it
+    /// deleted, as stored (with its version), which only the call that removed it may do. (The
+    /// session engine renews a session's ID by storing a copy and deleting the original: if
+    /// that was gone, destroyed meanwhile, the copy is deleted too; if another request wrote it
+    /// meanwhile, that write goes into the copy.)
+    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>>;
 
     /// Deletes every record of `user_id`; returns how many. Atomic with respect to
     /// [`create`](Self::create): a record created while it runs is either deleted with the

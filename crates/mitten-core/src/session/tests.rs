@@ -501,7 +501,7 @@ impl SessionStore for SweepsDuringRenewal {
         self.store.update(key, record, expected_version, expires_at)
     }
 
-    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<bool, StoreError>> {
+    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
         self.sweep(self.before_delete);
         self.store.delete(key)
     }
@@ -586,6 +586,56 @@ fn ending_the_other_sessions_keeps_this_one() {
         .expect("a cookie");
     assert!(answer.to_str().expect("ascii").contains("Max-Age=0"));
     assert_eq!(store.len(), 1);
+}
+
+#[test]
+fn a_write_made_while_a_request_renews_the_id_is_kept() {
+    let (sessions, _, _) = setup(SessionConfig::new());
+    let visit = request(&sessions, &HeaderMap::new(), |s| {
+        s.insert("cart", 1).expect("insert")
+    });
+    let visitor = cookie_headers(&visit.expect("cookie"));
+    // The login request renews the ID; meanwhile another tab adds to the cart.
+    let login = sessions.start(&visitor);
+    block_on(login.load()).expect("load");
+    login.set_user_id(Some("bob"));
+    login.insert("greeted", true).expect("insert");
+    login.regenerate();
+    request(&sessions, &visitor, |s| {
+        s.insert("cart", 2).expect("insert")
+    });
+    let set = block_on(login.persist())
+        .expect("persist")
+        .expect("a cookie");
+    // The renewed session holds both requests' writes, and the request sees them.
+    assert_eq!(login.get::<u32>("cart"), Some(2));
+    request(&sessions, &cookie_headers(&set), |s| {
+        assert_eq!(s.user_id().as_deref(), Some("bob"));
+        assert_eq!(s.get::<u32>("cart"), Some(2));
+        assert_eq!(s.get::<bool>("greeted"), Some(true));
+    });
+}
+
+#[test]
+fn a_user_cleared_while_a_request_renews_the_id_stays_cleared() {
+    let (sessions, _, _) = setup(SessionConfig::new());
+    let login = request(&sessions, &HeaderMap::new(), |s| {
+        s.set_user_id(Some("alice"));
+        s.regenerate();
+    });
+    let laptop = cookie_headers(&login.expect("cookie"));
+    // A request renews the ID (a privilege change) while another one logs out by clearing the
+    // user only: the renewal does not copy back the user it loaded.
+    let session = sessions.start(&laptop);
+    block_on(session.load()).expect("load");
+    session.regenerate();
+    request(&sessions, &laptop, |s| s.set_user_id(None));
+    let set = block_on(session.persist())
+        .expect("persist")
+        .expect("a cookie");
+    request(&sessions, &cookie_headers(&set), |s| {
+        assert_eq!(s.user_id(), None)
+    });
 }
 
 #[test]

@@ -45,6 +45,8 @@ impl Seen {
 /// The stored session a request renews the ID of.
 struct Renewed<'a> {
     id: &'a SessionId,
+    /// Its version when the request loaded it.
+    version: u64,
     /// Whether it had a user when the request loaded it.
     had_user: bool,
     /// Whether the request ended the user's other sessions, this one among them.
@@ -134,12 +136,13 @@ impl Session {
             ..self.take_record(now, base.as_deref())
         });
         let outcome = if creating {
-            let renewed = id.as_ref().map(|id| Renewed {
+            let renewed = id.as_ref().zip(base.as_ref()).map(|(id, base)| Renewed {
                 id,
-                had_user: base.as_ref().is_some_and(|base| base.user_id.is_some()),
+                version: base.version,
+                had_user: base.user_id.is_some(),
                 ended_others,
             });
-            self.write_new(record, renewed, expires_at).await
+            self.write_new(record, renewed, now, expires_at).await
         } else if let (Some(id), Some(base)) = (&id, &base) {
             self.write_over(record, id.store_key(), base.version, now, expires_at)
                 .await
@@ -181,37 +184,93 @@ impl Session {
         }
     }
 
-    /// Stores `record` under a new ID, deleting the session it renews, if any. A renewed session
-    /// that had a user and is gone by then (logged out, everywhere or in another request, or
-    /// ended by the store) is not brought back under the new ID: the copy is deleted too, and
-    /// the cookie cleared, as a write over a destroyed session does. Unless this request ended
-    /// it itself, keeping this one ([`Session::end_other_sessions`]).
+    /// Stores `record` under a new ID, deleting the session it renews, if any.
+    ///
+    /// A renewed session that had a user and is gone by then (logged out, everywhere or in
+    /// another request, or ended by the store) is not brought back under the new ID: the copy
+    /// is deleted too, and the cookie cleared, as a write over a destroyed session does. Unless
+    /// this request ended it itself, keeping this one ([`Session::end_other_sessions`]). A
+    /// renewed session another request wrote after this one loaded it has that write merged
+    /// into the copy, as a write over it would.
     async fn write_new(
         &self,
         record: Arc<Record>,
         renewed: Option<Renewed<'_>>,
+        now: u64,
         expires_at: impl Fn(&Record) -> u64,
     ) -> Written {
         let replaced = renewed.as_ref().map(|renewed| renewed.id.store_key());
-        let new_id = match self.create(Arc::clone(&record), expires_at, replaced).await {
+        let new_id = match self
+            .create(Arc::clone(&record), &expires_at, replaced)
+            .await
+        {
             Ok(id) => id,
             Err(error) => return Err((record, Err(error))),
         };
         let sessions = &self.inner.sessions;
+        let mut record = record;
         if let (Some(renewed), Some(replaced)) = (renewed, replaced) {
-            let original_was_live = match sessions.store().delete(replaced).await {
-                Ok(live) => live,
+            let original = match sessions.store().delete(replaced).await {
+                Ok(original) => original,
                 Err(error) => return Err((record, Err(error))),
             };
-            if !original_was_live && renewed.had_user && !renewed.ended_others {
-                if let Err(error) = sessions.store().delete(new_id.store_key()).await {
-                    return Err((record, Err(error)));
+            match original {
+                None if renewed.had_user && !renewed.ended_others => {
+                    if let Err(error) = sessions.store().delete(new_id.store_key()).await {
+                        return Err((record, Err(error)));
+                    }
+                    return Err((record, Ok(Some(sessions.clear_cookie()))));
                 }
-                return Err((record, Ok(Some(sessions.clear_cookie()))));
+                Some(current) if current.version != renewed.version => {
+                    // Written meanwhile: this request's changes go on top of that write. No
+                    // other request knows the new ID yet, so the copy is still at version 1.
+                    let merged = Arc::new(self.merged_onto(&current, now, 2));
+                    let key = new_id.store_key();
+                    let expiry = expires_at(&merged);
+                    match sessions
+                        .store()
+                        .update(key, Arc::clone(&merged), 1, expiry)
+                        .await
+                    {
+                        Ok(Cas::Written) => record = merged,
+                        // Swept meanwhile ("log out everywhere"): gone, as above.
+                        Ok(Cas::Missing) => {
+                            return Err((merged, Ok(Some(sessions.clear_cookie()))));
+                        }
+                        Ok(Cas::Conflict(_)) => {
+                            let error = StoreError::new("a renewed session was written twice");
+                            return Err((merged, Err(error)));
+                        }
+                        Err(error) => return Err((merged, Err(error))),
+                    }
+                }
+                _ => {}
             }
         }
         let cookie = sessions.set_cookie(&new_id);
         Ok((record, Some(cookie)))
+    }
+
+    /// This request's changes on top of `current`, a record another request wrote after this
+    /// one loaded it, seen at `now`, at `version`.
+    fn merged_onto(&self, current: &Record, now: u64, version: u64) -> Record {
+        let state = self.state();
+        Record {
+            data: state.changes_onto(&current.data),
+            user_id: if state.user_changed {
+                state.user_id.clone()
+            } else {
+                current.user_id.clone()
+            },
+            binding_secret: if state.secret_changed {
+                state.secret.clone()
+            } else {
+                current.binding_secret.clone()
+            },
+            created_at: current.created_at,
+            last_seen: now,
+            version,
+        }
     }
 
     /// Writes `record` over the stored one with compare-and-set, merging this request's changes
@@ -238,24 +297,7 @@ impl Session {
                 // Destroyed meanwhile (logout, "log out everywhere"): never resurrect it.
                 Ok(Cas::Missing) => return Err((attempt, Ok(Some(sessions.clear_cookie())))),
                 Ok(Cas::Conflict(current)) => {
-                    let state = self.state();
-                    let data = state.changes_onto(&current.data);
-                    attempt = Arc::new(Record {
-                        data,
-                        user_id: if state.user_changed {
-                            state.user_id.clone()
-                        } else {
-                            current.user_id.clone()
-                        },
-                        binding_secret: if state.secret_changed {
-                            state.secret.clone()
-                        } else {
-                            current.binding_secret.clone()
-                        },
-                        created_at: current.created_at,
-                        last_seen: now,
-                        version: current.version + 1,
-                    });
+                    attempt = Arc::new(self.merged_onto(&current, now, current.version + 1));
                     expected = current.version;
                 }
                 Err(error) => return Err((attempt, Err(error))),

@@ -277,12 +277,11 @@ impl SessionStore for MemoryStore {
         StoreFuture::ready(Ok(outcome))
     }
 
-    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<bool, StoreError>> {
+    fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
         let removed = self.shard(&key).remove(&key);
         let live = removed
-            .as_ref()
-            .is_some_and(|entry| entry.expires_at > self.clock.now());
-        drop(removed);
+            .filter(|entry| entry.expires_at > self.clock.now())
+            .map(|entry| entry.record);
         StoreFuture::ready(Ok(live))
     }
 
