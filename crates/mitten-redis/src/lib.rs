@@ -98,6 +98,15 @@ fn decode(json: &[u8], version: u64) -> Result<Arc<Record>, StoreError> {
     Ok(Arc::new(record))
 }
 
+/// A record's version as a script returns it (the hash field, a string; or a number).
+fn version_of(value: &Value) -> Option<u64> {
+    match value {
+        Value::BulkString(text) => std::str::from_utf8(text).ok()?.parse().ok(),
+        Value::Int(n) => u64::try_from(*n).ok(),
+        _ => None,
+    }
+}
+
 fn encode(record: &Record) -> Result<String, StoreError> {
     serde_json::to_string(record).map_err(|_| StoreError::new("a session does not encode"))
 }
@@ -169,14 +178,9 @@ impl SessionStore for RedisStore {
                 [Value::Int(1)] => Ok(Cas::Written),
                 [Value::Int(-1)] => Ok(Cas::Missing),
                 [Value::Int(0), Value::BulkString(json), version] => {
-                    let version = match version {
-                        Value::BulkString(text) => {
-                            std::str::from_utf8(text).ok().and_then(|t| t.parse().ok())
-                        }
-                        Value::Int(n) => u64::try_from(*n).ok(),
-                        _ => None,
-                    }
-                    .ok_or_else(|| StoreError::new("unexpected reply from the update script"))?;
+                    let version = version_of(version).ok_or_else(|| {
+                        StoreError::new("unexpected reply from the update script")
+                    })?;
                     Ok(Cas::Conflict(decode(json, version)?))
                 }
                 _ => Err(StoreError::new("unexpected reply from the update script")),
@@ -187,7 +191,7 @@ impl SessionStore for RedisStore {
     fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
         StoreFuture::new(async move {
             let mut connection = self.connection.clone();
-            let deleted: (Option<u64>, Option<Vec<u8>>) = self
+            let reply: Vec<Value> = self
                 .delete
                 .key(self.session_key(&key))
                 .arg(self.user_prefix())
@@ -195,9 +199,15 @@ impl SessionStore for RedisStore {
                 .invoke_async(&mut connection)
                 .await
                 .map_err(redis_error)?;
-            match deleted {
-                (Some(version), Some(json)) => decode(&json, version).map(Some),
-                _ => Ok(None),
+            match reply.as_slice() {
+                [Value::Int(0)] => Ok(None),
+                [Value::Int(1), version, Value::BulkString(json)] => {
+                    let version = version_of(version).ok_or_else(|| {
+                        StoreError::new("unexpected reply from the delete script")
+                    })?;
+                    decode(json, version).map(Some)
+                }
+                _ => Err(StoreError::new("unexpected reply from the delete script")),
             }
         })
     }

@@ -44,15 +44,15 @@ end
 return {1}
 ";
 
-/// KEYS: session. ARGV: user-index prefix, hex key. Returns {version, record JSON} of the
-/// session deleted, or two nils if there was none.
+/// KEYS: session. ARGV: user-index prefix, hex key. Returns {1, version, record JSON} of the
+/// session deleted, or {0} if there was none (integers, read alike over RESP2 and RESP3).
 pub(crate) const DELETE: &str = r"
 local stored = redis.call('HMGET', KEYS[1], 'v', 'd', 'u')
-if not stored[1] then return {false, false} end
+if not stored[1] then return {0} end
 redis.call('DEL', KEYS[1])
 local user = stored[3]
 if user and user ~= '' then redis.call('SREM', ARGV[1] .. user, ARGV[2]) end
-return {stored[1], stored[2]}
+return {1, stored[1], stored[2]}
 ";
 
 /// KEYS: user index. ARGV: session-key prefix. Returns how many sessions were deleted.

@@ -143,6 +143,10 @@ pub async fn update_is_compare_and_set(store: &dyn SessionStore) {
         assert_eq!(current.data.get("k").expect("k"), "first");
     }
     assert_eq!(stored_k(store, key).await, "first");
+    // Deleted, it comes back as it was last written.
+    let deleted = store.delete(key).await.expect("delete").expect("live");
+    assert_eq!(deleted.version, 2);
+    assert_eq!(deleted.data.get("k").expect("k"), "first");
 }
 
 /// Updating a record that is not there says so and creates nothing.

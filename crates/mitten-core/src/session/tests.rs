@@ -447,19 +447,29 @@ fn a_session_logged_out_while_it_renews_its_id_is_not_brought_back() {
     );
 }
 
-/// A store that logs a user out everywhere at one step of the next renewal of a session ID:
-/// just before its copy is stored, or just before its original is deleted.
+/// A step of a renewal of a session ID.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Step {
+    /// Storing the copy under the new ID.
+    Copy,
+    /// Deleting the original.
+    Delete,
+    /// Writing the copy again with a concurrent write merged in.
+    MergedWrite,
+}
+
+/// A store that logs a user out everywhere just before one step of the next renewal.
 #[derive(Debug)]
 struct SweepsDuringRenewal {
     store: MemoryStore,
     user: &'static str,
-    before_delete: bool,
+    before: Step,
     armed: std::sync::atomic::AtomicBool,
 }
 
 impl SweepsDuringRenewal {
-    fn sweep(&self, now: bool) {
-        if now && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+    fn sweep_before(&self, step: Step) {
+        if step == self.before && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
             block_on(self.store.delete_all_for_user(self.user)).expect("sweep");
         }
     }
@@ -486,7 +496,7 @@ impl SessionStore for SweepsDuringRenewal {
         expires_at: u64,
         replaced: StoreKey,
     ) -> StoreFuture<'_, Result<bool, StoreError>> {
-        self.sweep(!self.before_delete);
+        self.sweep_before(Step::Copy);
         self.store
             .create_in_place_of(key, record, expires_at, replaced)
     }
@@ -498,11 +508,12 @@ impl SessionStore for SweepsDuringRenewal {
         expected_version: u64,
         expires_at: u64,
     ) -> StoreFuture<'_, Result<Cas, StoreError>> {
+        self.sweep_before(Step::MergedWrite);
         self.store.update(key, record, expected_version, expires_at)
     }
 
     fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
-        self.sweep(self.before_delete);
+        self.sweep_before(Step::Delete);
         self.store.delete(key)
     }
 
@@ -516,11 +527,11 @@ impl SessionStore for SweepsDuringRenewal {
 
 #[test]
 fn a_logout_everywhere_at_any_step_of_a_renewal_ends_the_session() {
-    for before_delete in [false, true] {
+    for before in [Step::Copy, Step::Delete, Step::MergedWrite] {
         let store = Arc::new(SweepsDuringRenewal {
             store: MemoryStore::new(1_000),
             user: "alice",
-            before_delete,
+            before,
             armed: false.into(),
         });
         let sessions = Sessions::with_store(store.clone(), SessionConfig::new()).expect("valid");
@@ -529,19 +540,24 @@ fn a_logout_everywhere_at_any_step_of_a_renewal_ends_the_session() {
             s.regenerate();
         });
         let laptop = cookie_headers(&login.expect("cookie"));
+        // A request renews the ID; another one writes meanwhile (so that the renewal merges
+        // that write into its copy, and writes it again); then the sweep is armed.
+        let session = sessions.start(&laptop);
+        block_on(session.load()).expect("load");
+        session.regenerate();
+        request(&sessions, &laptop, |s| s.insert("tab", 2).expect("insert"));
         store.armed.store(true, std::sync::atomic::Ordering::SeqCst);
-        let answer = request(&sessions, &laptop, |s| s.regenerate()).expect("a cookie");
+        let answer = block_on(session.persist())
+            .expect("persist")
+            .expect("a cookie");
         assert!(!store.armed.load(std::sync::atomic::Ordering::SeqCst));
-        // Swept before the copy was stored, the original is gone when the renewal deletes it;
-        // swept after, the copy went with it. Either way Alice is logged out.
-        assert_eq!(
-            store.store.len(),
-            0,
-            "swept before the delete: {before_delete}"
+        // Swept before the copy is stored, the original is gone when the renewal deletes it;
+        // swept after, the copy goes with it, and the renewal must not answer with its cookie.
+        assert_eq!(store.store.len(), 0, "swept before {before:?}");
+        assert!(
+            answer.to_str().expect("ascii").contains("Max-Age=0"),
+            "swept before {before:?}"
         );
-        request(&sessions, &cookie_headers(&answer), |s| {
-            assert_eq!(s.user_id(), None)
-        });
     }
 }
 
@@ -636,6 +652,27 @@ fn a_user_cleared_while_a_request_renews_the_id_stays_cleared() {
     request(&sessions, &cookie_headers(&set), |s| {
         assert_eq!(s.user_id(), None)
     });
+}
+
+#[test]
+fn a_user_set_meanwhile_on_a_renewed_session_ends_it() {
+    let (sessions, _, store) = setup(SessionConfig::new());
+    let visit = request(&sessions, &HeaderMap::new(), |s| {
+        s.insert("cart", 1).expect("insert")
+    });
+    let visitor = cookie_headers(&visit.expect("cookie"));
+    // A request renews the ID while another one sets a user on the session without renewing
+    // it (a login written carelessly). The copy was stored without a user, where a "log out
+    // everywhere" of that user could not find it until it is written again: it ends instead.
+    let session = sessions.start(&visitor);
+    block_on(session.load()).expect("load");
+    session.regenerate();
+    request(&sessions, &visitor, |s| s.set_user_id(Some("carol")));
+    let answer = block_on(session.persist())
+        .expect("persist")
+        .expect("a cookie");
+    assert!(answer.to_str().expect("ascii").contains("Max-Age=0"));
+    assert_eq!(store.len(), 0);
 }
 
 #[test]

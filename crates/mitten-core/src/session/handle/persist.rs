@@ -216,15 +216,19 @@ impl Session {
             };
             match original {
                 None if renewed.had_user && !renewed.ended_others => {
-                    if let Err(error) = sessions.store().delete(new_id.store_key()).await {
-                        return Err((record, Err(error)));
-                    }
-                    return Err((record, Ok(Some(sessions.clear_cookie()))));
+                    return self.end_copy(record, &new_id).await;
                 }
                 Some(current) if current.version != renewed.version => {
                     // Written meanwhile: this request's changes go on top of that write. No
                     // other request knows the new ID yet, so the copy is still at version 1.
                     let merged = Arc::new(self.merged_onto(&current, now, 2));
+                    if merged.user_id.is_some() && merged.user_id != record.user_id {
+                        // Another request set a user on the original without renewing its ID.
+                        // The copy is indexed under the user this request loaded until the
+                        // write below, so a "log out everywhere" of the new user could miss
+                        // it: the session ends instead.
+                        return self.end_copy(merged, &new_id).await;
+                    }
                     let key = new_id.store_key();
                     let expiry = expires_at(&merged);
                     match sessions
@@ -249,6 +253,16 @@ impl Session {
         }
         let cookie = sessions.set_cookie(&new_id);
         Ok((record, Some(cookie)))
+    }
+
+    /// Deletes the copy under `new_id` of a renewed session that must not come back, and
+    /// answers with the cookie cleared.
+    async fn end_copy(&self, record: Arc<Record>, new_id: &SessionId) -> Written {
+        let sessions = &self.inner.sessions;
+        if let Err(error) = sessions.store().delete(new_id.store_key()).await {
+            return Err((record, Err(error)));
+        }
+        Err((record, Ok(Some(sessions.clear_cookie()))))
     }
 
     /// This request's changes on top of `current`, a record another request wrote after this
