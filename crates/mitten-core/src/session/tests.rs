@@ -44,6 +44,16 @@ fn request(
     block_on(session.persist()).expect("persist")
 }
 
+/// Logs a new visitor in as `user` (the user set, the ID renewed): the `Cookie` header its
+/// browser then sends.
+fn log_in(sessions: &Sessions, user: &str) -> HeaderMap {
+    let set = request(sessions, &HeaderMap::new(), |s| {
+        s.set_user_id(Some(user));
+        s.regenerate();
+    });
+    cookie_headers(&set.expect("a new session sets its cookie"))
+}
+
 /// The memory store's futures are ready at once.
 pub(super) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
@@ -397,17 +407,11 @@ fn binding_secret_is_kept_merged_and_rotated() {
 #[test]
 fn log_out_everywhere_ends_every_session_of_the_user() {
     let (sessions, _, _) = setup(SessionConfig::new());
-    let login = |user: &str| {
-        let user = user.to_owned();
-        cookie_headers(
-            &request(&sessions, &HeaderMap::new(), move |s| {
-                s.set_user_id(Some(&user));
-                s.regenerate();
-            })
-            .expect("cookie"),
-        )
-    };
-    let (laptop, phone, other) = (login("alice"), login("alice"), login("bob"));
+    let (laptop, phone, other) = (
+        log_in(&sessions, "alice"),
+        log_in(&sessions, "alice"),
+        log_in(&sessions, "bob"),
+    );
     assert_eq!(
         block_on(sessions.destroy_all_for_user("alice")).expect("destroy"),
         2
@@ -422,11 +426,7 @@ fn log_out_everywhere_ends_every_session_of_the_user() {
 #[test]
 fn a_session_logged_out_while_it_renews_its_id_is_not_brought_back() {
     let (sessions, _, store) = setup(SessionConfig::new());
-    let login = request(&sessions, &HeaderMap::new(), |s| {
-        s.set_user_id(Some("alice"));
-        s.regenerate();
-    });
-    let laptop = cookie_headers(&login.expect("cookie"));
+    let laptop = log_in(&sessions, "alice");
     // A request of the laptop's session renews its ID (it stores a copy under a new ID, then
     // deletes the original); while it runs, Alice logs out everywhere.
     let session = sessions.start(&laptop);
@@ -535,11 +535,7 @@ fn a_logout_everywhere_at_any_step_of_a_renewal_ends_the_session() {
             armed: false.into(),
         });
         let sessions = Sessions::with_store(store.clone(), SessionConfig::new()).expect("valid");
-        let login = request(&sessions, &HeaderMap::new(), |s| {
-            s.set_user_id(Some("alice"));
-            s.regenerate();
-        });
-        let laptop = cookie_headers(&login.expect("cookie"));
+        let laptop = log_in(&sessions, "alice");
         // A request renews the ID; another one writes meanwhile (so that the renewal merges
         // that write into its copy, and writes it again); then the sweep is armed.
         let session = sessions.start(&laptop);
@@ -564,16 +560,12 @@ fn a_logout_everywhere_at_any_step_of_a_renewal_ends_the_session() {
 #[test]
 fn ending_the_other_sessions_keeps_this_one() {
     let (sessions, _, store) = setup(SessionConfig::new());
-    let login = |user: &str| {
-        let user = user.to_owned();
-        let set = request(&sessions, &HeaderMap::new(), move |s| {
-            s.set_user_id(Some(&user));
-            s.regenerate();
-        });
-        cookie_headers(&set.expect("cookie"))
-    };
-    let (laptop, phone, tablet, other) =
-        (login("alice"), login("alice"), login("alice"), login("bob"));
+    let (laptop, phone, tablet, other) = (
+        log_in(&sessions, "alice"),
+        log_in(&sessions, "alice"),
+        log_in(&sessions, "alice"),
+        log_in(&sessions, "bob"),
+    );
     let session = sessions.start(&laptop);
     assert_eq!(block_on(session.end_other_sessions()).expect("end"), 2);
     let renewed = block_on(session.persist())
@@ -635,11 +627,7 @@ fn a_write_made_while_a_request_renews_the_id_is_kept() {
 #[test]
 fn a_user_cleared_while_a_request_renews_the_id_stays_cleared() {
     let (sessions, _, _) = setup(SessionConfig::new());
-    let login = request(&sessions, &HeaderMap::new(), |s| {
-        s.set_user_id(Some("alice"));
-        s.regenerate();
-    });
-    let laptop = cookie_headers(&login.expect("cookie"));
+    let laptop = log_in(&sessions, "alice");
     // A request renews the ID (a privilege change) while another one logs out by clearing the
     // user only: the renewal does not copy back the user it loaded.
     let session = sessions.start(&laptop);
@@ -706,17 +694,9 @@ fn renewing_the_id_at_the_per_user_cap_logs_no_other_device_out() {
     let sessions = Sessions::new(store, SessionConfig::new())
         .expect("valid")
         .with_clock(clock.clone());
-    let login = |user: &str| {
-        let user = user.to_owned();
-        let set = request(&sessions, &HeaderMap::new(), move |s| {
-            s.set_user_id(Some(&user));
-            s.regenerate();
-        });
-        cookie_headers(&set.expect("cookie"))
-    };
-    let phone = login("alice");
+    let phone = log_in(&sessions, "alice");
     clock.advance(60);
-    let laptop = login("alice");
+    let laptop = log_in(&sessions, "alice");
     clock.advance(60);
     // The laptop renews its ID (a re-authentication): still two sessions, the phone's kept.
     let renewed = request(&sessions, &laptop, |s| s.regenerate()).expect("new cookie");
@@ -733,7 +713,7 @@ fn renewing_the_id_at_the_per_user_cap_logs_no_other_device_out() {
     request(&sessions, &renewed, |s| {
         s.insert("seen", 1).expect("insert")
     });
-    let tablet = login("alice");
+    let tablet = log_in(&sessions, "alice");
     request(&sessions, &phone, |s| assert_eq!(s.user_id(), None));
     for device in [&renewed, &tablet] {
         request(&sessions, device, |s| {
