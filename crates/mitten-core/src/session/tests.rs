@@ -54,6 +54,19 @@ fn log_in(sessions: &Sessions, user: &str) -> HeaderMap {
     cookie_headers(&set.expect("a new session sets its cookie"))
 }
 
+/// A new visitor who put one item in the cart: the `Cookie` header its browser then sends.
+fn a_visitor(sessions: &Sessions) -> HeaderMap {
+    let set = request(sessions, &HeaderMap::new(), |s| {
+        s.insert("cart", 1).expect("insert")
+    });
+    cookie_headers(&set.expect("a new session sets its cookie"))
+}
+
+/// Whether `answer` is a `Set-Cookie` that clears the session cookie.
+fn clears_the_cookie(answer: &http::HeaderValue) -> bool {
+    answer.to_str().expect("ascii").contains("Max-Age=0")
+}
+
 /// The memory store's futures are ready at once.
 pub(super) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
@@ -438,8 +451,7 @@ fn a_session_logged_out_while_it_renews_its_id_is_not_brought_back() {
     let answer = block_on(session.persist())
         .expect("persist")
         .expect("a cookie");
-    let answer = answer.to_str().expect("ascii");
-    assert!(answer.contains("Max-Age=0"), "{answer}");
+    assert!(clears_the_cookie(&answer), "{answer:?}");
     assert_eq!(store.len(), 0);
     assert_eq!(
         block_on(sessions.destroy_all_for_user("alice")).expect("destroy"),
@@ -550,10 +562,7 @@ fn a_logout_everywhere_at_any_step_of_a_renewal_ends_the_session() {
         // Swept before the copy is stored, the original is gone when the renewal deletes it;
         // swept after, the copy goes with it, and the renewal must not answer with its cookie.
         assert_eq!(store.store.len(), 0, "swept before {before:?}");
-        assert!(
-            answer.to_str().expect("ascii").contains("Max-Age=0"),
-            "swept before {before:?}"
-        );
+        assert!(clears_the_cookie(&answer), "swept before {before:?}");
     }
 }
 
@@ -592,17 +601,14 @@ fn ending_the_other_sessions_keeps_this_one() {
     let answer = block_on(session.persist())
         .expect("persist")
         .expect("a cookie");
-    assert!(answer.to_str().expect("ascii").contains("Max-Age=0"));
+    assert!(clears_the_cookie(&answer));
     assert_eq!(store.len(), 1);
 }
 
 #[test]
 fn a_write_made_while_a_request_renews_the_id_is_kept() {
     let (sessions, _, _) = setup(SessionConfig::new());
-    let visit = request(&sessions, &HeaderMap::new(), |s| {
-        s.insert("cart", 1).expect("insert")
-    });
-    let visitor = cookie_headers(&visit.expect("cookie"));
+    let visitor = a_visitor(&sessions);
     // The login request renews the ID; meanwhile another tab adds to the cart.
     let login = sessions.start(&visitor);
     block_on(login.load()).expect("load");
@@ -645,10 +651,7 @@ fn a_user_cleared_while_a_request_renews_the_id_stays_cleared() {
 #[test]
 fn a_user_set_meanwhile_on_a_renewed_session_ends_it() {
     let (sessions, _, store) = setup(SessionConfig::new());
-    let visit = request(&sessions, &HeaderMap::new(), |s| {
-        s.insert("cart", 1).expect("insert")
-    });
-    let visitor = cookie_headers(&visit.expect("cookie"));
+    let visitor = a_visitor(&sessions);
     // A request renews the ID while another one sets a user on the session without renewing
     // it (a login written carelessly). The copy was stored without a user, where a "log out
     // everywhere" of that user could not find it until it is written again: it ends instead.
@@ -659,17 +662,14 @@ fn a_user_set_meanwhile_on_a_renewed_session_ends_it() {
     let answer = block_on(session.persist())
         .expect("persist")
         .expect("a cookie");
-    assert!(answer.to_str().expect("ascii").contains("Max-Age=0"));
+    assert!(clears_the_cookie(&answer));
     assert_eq!(store.len(), 0);
 }
 
 #[test]
 fn a_login_whose_anonymous_session_ended_meanwhile_still_logs_in() {
     let (sessions, _, store) = setup(SessionConfig::new());
-    let visit = request(&sessions, &HeaderMap::new(), |s| {
-        s.insert("cart", 1).expect("insert")
-    });
-    let visitor = cookie_headers(&visit.expect("cookie"));
+    let visitor = a_visitor(&sessions);
     // The login request renews the ID; meanwhile another request of the visitor ends the
     // anonymous session (it had no user, so nothing is brought back against a logout).
     let session = sessions.start(&visitor);
@@ -680,7 +680,7 @@ fn a_login_whose_anonymous_session_ended_meanwhile_still_logs_in() {
     let set = block_on(session.persist())
         .expect("persist")
         .expect("a cookie");
-    assert!(!set.to_str().expect("ascii").contains("Max-Age=0"));
+    assert!(!clears_the_cookie(&set));
     request(&sessions, &cookie_headers(&set), |s| {
         assert_eq!(s.user_id().as_deref(), Some("bob"))
     });
