@@ -1,6 +1,7 @@
 //! Origins, hosts and path patterns: no panic; a parsed origin serialises to something that
 //! parses to the same origin; a host the HTTPS redirect leaves alone as loopback is one it could
-//! have redirected (never a malformed one); a matching path is a normalised one.
+//! have redirected (never a malformed one); a redirect goes to the request's own host and path,
+//! whatever its Host header and request target; a matching path is a normalised one.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -27,6 +28,33 @@ fuzz_target!(|data: &[u8]| {
         if HttpsRedirect::new().decide(&view, Scheme::Http) == HttpsDecision::Serve {
             let strict = HttpsRedirect::new().include_loopback().decide(&view, Scheme::Http);
             assert!(matches!(strict, HttpsDecision::Redirect { .. }), "{text:?}");
+        }
+        let redirect = HttpsRedirect::new().include_loopback().decide(&view, Scheme::Http);
+        if let HttpsDecision::Redirect { location, .. } = redirect {
+            let location = location.to_str().expect("visible ASCII");
+            let authority = location
+                .strip_prefix("https://")
+                .and_then(|rest| rest.strip_suffix('/'))
+                .expect("https://<host>/");
+            let to = Origin::parse(&format!("https://{authority}")).expect("the location's origin parses");
+            let asked = Origin::parse(&format!("https://{text}")).expect("a Host that redirects is an authority");
+            assert_eq!(to.host(), asked.host(), "Host {text:?} redirected to {location:?}");
+        }
+    }
+    // An origin-form target (an absolute-form one names its own host, which wins over Host).
+    let origin_form = http::Uri::try_from(text).ok().filter(|t| t.authority().is_none());
+    if let Some(target) = origin_form {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::HOST, http::HeaderValue::from_static("example.com"));
+        let view = RequestView {
+            method: &http::Method::GET,
+            uri: &target,
+            headers: &headers,
+            connection: ConnectionInfo::default(),
+        };
+        if let HttpsDecision::Redirect { location, .. } = HttpsRedirect::new().decide(&view, Scheme::Http) {
+            let location = location.to_str().expect("visible ASCII");
+            assert!(location.starts_with("https://example.com/"), "{text:?} redirected to {location:?}");
         }
     }
     let hook = PathPattern::exact("/hooks/echo").expect("valid");

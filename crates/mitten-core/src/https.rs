@@ -136,7 +136,13 @@ impl HttpsRedirect {
         if !self.include_loopback && is_loopback_host(&host) {
             return HttpsDecision::Serve;
         }
-        let path_and_query = view.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        // `*` (an `OPTIONS *` request) has no path to keep: it would be glued onto the host.
+        let path_and_query = view
+            .uri
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .filter(|pq| pq.starts_with('/'))
+            .unwrap_or("/");
         let location = match &self.target {
             Some(origin) => format!("{origin}{path_and_query}"),
             None => format!("https://{host}{path_and_query}"),
@@ -215,6 +221,14 @@ mod tests {
         assert_eq!(
             location(decide(&redirect, "/a/b?x=1&y=2", Some("example.com:8080"))),
             "https://example.com/a/b?x=1&y=2"
+        );
+    }
+
+    #[test]
+    fn an_asterisk_target_redirects_to_the_root() {
+        assert_eq!(
+            location(decide(&HttpsRedirect::new(), "*", Some("example.com"))),
+            "https://example.com/"
         );
     }
 

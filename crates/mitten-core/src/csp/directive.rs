@@ -175,7 +175,10 @@ pub(crate) fn validate_tokens(directive: Directive, tokens: &[String]) -> Result
         ValueKind::Flag => Err(invalid("this directive takes no value".into())),
         ValueKind::Sandbox => all(&|t| SANDBOX_FLAGS.contains(&t), "a sandbox flag"),
         ValueKind::ReportUri if tokens.is_empty() => Err(invalid("a URI is required".into())),
-        ValueKind::ReportUri => all(&is_uri_reference, "a URI without spaces, `;` or `,`"),
+        ValueKind::ReportUri => all(
+            &is_uri_reference,
+            "a URI without spaces, `;`, `,`, quotes or `\\`",
+        ),
         ValueKind::ReportTo if tokens.len() != 1 => {
             Err(invalid("exactly one endpoint name is required".into()))
         }
@@ -210,10 +213,11 @@ fn is_policy_name(text: &str) -> bool {
         })
 }
 
-/// A URI reference fit to appear in a policy: visible ASCII without `;`, `,` or quotes.
+/// A URI reference fit to appear in a policy and in `Reporting-Endpoints`' quoted string:
+/// visible ASCII without `;`, `,`, quotes or a backslash (which would escape the closing quote).
 pub(crate) fn is_uri_reference(text: &str) -> bool {
     !text.is_empty()
         && text
             .bytes()
-            .all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'\'' | b'"'))
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'\'' | b'"' | b'\\'))
 }

@@ -119,6 +119,23 @@ fn crlf_in_a_policy_is_a_start_up_error() {
 }
 
 #[test]
+fn a_backslash_cannot_break_the_reporting_endpoint_out_of_its_quotes() {
+    // `Reporting-Endpoints: csp="/r\"` would escape the closing quote: a malformed header, so
+    // no report would be sent at all.
+    let err = ContentSecurityPolicy::strict()
+        .report_to("csp", "/r\\")
+        .compile()
+        .expect_err("must be rejected");
+    assert!(matches!(err, ConfigError::InvalidHeaderValue { .. }));
+    assert!(
+        ContentSecurityPolicy::strict()
+            .report_uri("/r\\x")
+            .compile()
+            .is_err()
+    );
+}
+
+#[test]
 fn none_must_stand_alone() {
     let err = ContentSecurityPolicy::empty()
         .object_src([Source::None, Source::SelfOrigin])
