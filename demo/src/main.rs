@@ -115,11 +115,13 @@ async fn run(options: Options) -> Result<(), Error> {
     }
     let mitten = if options.danger_unprotected {
         eprintln!(
-            "mitten-demo: --danger-unprotected: CSP, framing protection, CSRF and the JSON guard are OFF (tests only)"
+            "mitten-demo: --danger-unprotected: CSP, framing protection, CORP, nosniff, CSRF and the JSON guard are OFF (tests only)"
         );
         let headers = headers
             .danger_without_csp()
-            .frame_options(FrameOptions::DangerAllowAny);
+            .frame_options(FrameOptions::DangerAllowAny)
+            .cross_origin_resource_policy(None)
+            .nosniff(false);
         // Report-only: every check runs and logs, none refuses.
         Mitten::new(Config::strict().headers(headers))?
             .with_sessions(sessions)

@@ -29,8 +29,8 @@ usage: mitten-demo [OPTIONS]
   --redis URL               keep sessions in Redis instead of memory [MITTEN_DEMO_REDIS]
   --data-dir DIR            where uploads are stored (default: a fresh temporary directory)
   --csp-report-only         send the CSP as Content-Security-Policy-Report-Only, reporting to /csp-report
-  --danger-unprotected      TESTS ONLY: no CSP, framing allowed, no CSRF check, no JSON guard
-                            (the control case of the browser suite: every attack must succeed)
+  --danger-unprotected      TESTS ONLY, debug builds only: no CSP, framing allowed, no CORP or
+                            nosniff, no CSRF check, no JSON guard (the browser suite's control)
   -h, --help                this text
 ";
 
@@ -79,7 +79,14 @@ impl Options {
                 "--data-dir" => options.data_dir = Some(value()?.into()),
                 "--redis" => options.redis = Some(value()?),
                 "--csp-report-only" => options.csp_report_only = true,
-                "--danger-unprotected" => options.danger_unprotected = true,
+                // The browser suite's control case, built by `cargo test` (a debug build): a
+                // release build, what anyone runs to see the demo, refuses it.
+                "--danger-unprotected" if cfg!(debug_assertions) => {
+                    options.danger_unprotected = true;
+                }
+                "--danger-unprotected" => {
+                    return Err("--danger-unprotected is for the tests' debug builds only".into());
+                }
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown option {other}")),
             }

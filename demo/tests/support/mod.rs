@@ -101,6 +101,16 @@ impl Demo {
             .any(|line| line.contains(needle))
     }
 
+    /// How many lines the demo logged containing `needle` (on stderr).
+    pub(crate) fn count_logged(&self, needle: &str) -> usize {
+        self.stderr
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|line| line.contains(needle))
+            .count()
+    }
+
     pub(crate) fn cert_pem(&self) -> Vec<u8> {
         let line = self
             .lines
