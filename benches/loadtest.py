@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The network load test: each stack served on loopback, a GET and a POST (with a valid token
 and the cookies of a prior GET) hammered by wrk, stacks interleaved in rounds, then a Markdown
-table and an SVG chart in docs/benchmarks/. Run through benches/run.sh; `--render` writes the
-table and chart again from the last run's results.json without running anything."""
+table and an SVG chart in docs/benchmarks/, with the in-process medians criterion recorded for
+`--bench stacks` just before (benches/run.sh runs both). `--render` writes the tables and chart
+again from the last run's results.json without running anything."""
 import json
 import os
 import re
@@ -28,6 +29,17 @@ LABELS = {
     "peer-full": "peer stack (helmet, nonce, tower-http csrf, axum_csrf, tower-sessions)",
     "flask": "Flask + Talisman + SeaSurf (gunicorn, 4 workers)",
 }
+# The in-process benchmark (`cargo bench -p mitten-benches --bench stacks`): criterion's
+# function ids are "<request> / <stack>", its estimates under target/criterion/stack/.
+CRITERION = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "criterion", "stack")
+IN_PROCESS_STACKS = [
+    ("bare axum", "bare axum"),
+    ("mitten headers", "Mitten, headers only"),
+    ("peer headers (axum-helmet + nonce)", "axum-helmet + nonce"),
+    ("mitten full", "Mitten, full stack"),
+    ("peer full (helmet, nonce, tower-http csrf, axum_csrf, tower-sessions)", "peer stack"),
+]
+IN_PROCESS_REQUESTS = ["GET / {}", "GET / returning / {}", "POST / {}"]
 # GET: a new visitor (no cookies: a session starts each time); GET returning: with the cookies
 # of a prior GET; POST: the form with a valid token and those cookies.
 METHODS = ["GET", "GET returning", "POST"]
@@ -113,7 +125,8 @@ def main():
             finally:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=10)
-    write(results)
+    # Criterion's figures only when run.sh ran it just now (not with SKIP_CRITERION=1).
+    write(results, in_process() if os.environ.get("SKIP_CRITERION", "0") != "1" else None)
 
 
 def median(values):
@@ -121,14 +134,54 @@ def median(values):
     return values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
 
 
-def write(results):
+def in_process():
+    """Criterion's medians of the stacks bench, in µs per request, or None if it has not run."""
+    found = {}
+    for entry in os.listdir(CRITERION) if os.path.isdir(CRITERION) else []:
+        try:
+            meta = json.load(open(os.path.join(CRITERION, entry, "new", "benchmark.json")))
+            estimates = json.load(open(os.path.join(CRITERION, entry, "new", "estimates.json")))
+        except OSError:
+            continue
+        found[meta["function_id"]] = estimates["median"]["point_estimate"] / 1000
+    table = {}
+    for name, _ in IN_PROCESS_STACKS:
+        row = [found.get(request.format(name)) for request in IN_PROCESS_REQUESTS]
+        if None in row:
+            return None
+        table[name] = row
+    return table
+
+
+def in_process_lines(table):
+    bare = table["bare axum"]
+    added = {name: [t - b for t, b in zip(row, bare)] for name, row in table.items()}
+    lines = [
+        "", "## In process", "",
+        "Criterion medians of `cargo bench -p mitten-benches --bench stacks`, run by the same command just before "
+        "the load test: `tower::ServiceExt::oneshot` on prebuilt requests, one current-thread runtime, every POST "
+        "checked to pass.", "",
+        "| per request | GET, new visitor | GET, returning | POST | added over bare (GET new / returning / POST) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, label in IN_PROCESS_STACKS:
+        times = " | ".join(f"{t:.2f} µs" for t in table[name])
+        more = "" if name == "bare axum" else " / ".join(f"{a:+.2f}" for a in added[name]) + " µs"
+        lines.append(f"| {label} | {times} | {more} |")
+    peer = added[IN_PROCESS_STACKS[-1][0]]
+    shares = " / ".join(f"{m / p:.0%}" for m, p in zip(added["mitten full"], peer))
+    lines += ["", f"Mitten's full stack adds {shares} of what the peer stack adds (GET new / returning / POST)."]
+    return lines
+
+
+def write(results, in_process_us=None):
     os.makedirs(OUT, exist_ok=True)
     med = {s: {m: median(v) for m, v in results[s].items()} for s in STACKS}
     bare = med["bare"]
     machine = f"{os.cpu_count()} cores, {subprocess.run(['uname', '-m'], capture_output=True, text=True).stdout.strip()}"
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     lines = [
-        "# Load test results", "",
+        "# Benchmark results", "", "## Over the network", "",
         f"Machine: {cpu}, {machine}; server and wrk on the same loopback. wrk: 1 thread, {CONNECTIONS} connections, "
         f"{DURATION} s per run, {ROUNDS} interleaved rounds, medians shown. GET renders a form with a token and "
         "writes the session: *new* visitors send no cookies (a session starts every time), *returning* visitors send "
@@ -162,9 +215,12 @@ def write(results):
             paired = [r / b for r, b in zip(results[s][m], results["bare"][m])]
             cells.append(f"{median(paired):.1%} ({min(paired):.1%}–{max(paired):.1%})")
         lines.append(f"| {LABELS[s]} | " + " | ".join(cells) + " |")
+    if in_process_us:
+        lines += in_process_lines(in_process_us)
     lines += ["", "Command: `bash benches/run.sh` (raw numbers in `results.json`).", ""]
     open(os.path.join(OUT, "results.md"), "w").write("\n".join(lines))
-    json.dump({"medians": med, "runs": results}, open(os.path.join(OUT, "results.json"), "w"), indent=1)
+    raw = {"medians": med, "runs": results, "in_process_us": in_process_us}
+    json.dump(raw, open(os.path.join(OUT, "results.json"), "w"), indent=1)
     open(os.path.join(OUT, "chart.svg"), "w").write(chart(med))
     print("\n".join(lines))
 
@@ -193,8 +249,8 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--render"]:
         # The tables and chart again from the last run's raw numbers (after a change to how they
         # are reported).
-        runs = json.load(open(os.path.join(OUT, "results.json")))["runs"]
-        STACKS = [s for s in STACKS if s in runs]
-        write(runs)
+        raw = json.load(open(os.path.join(OUT, "results.json")))
+        STACKS = [s for s in STACKS if s in raw["runs"]]
+        write(raw["runs"], raw.get("in_process_us") or in_process())
     else:
         main()

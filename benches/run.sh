@@ -13,7 +13,7 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 venv=target/tools/flaskvenv
 if [ ! -x "$venv/bin/gunicorn" ]; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check flask==3.1.3 flask-talisman==1.1.0 flask-seasurf==2.0.0 gunicorn
+  "$venv/bin/pip" install --quiet --disable-pip-version-check flask==3.1.3 flask-talisman==1.1.0 flask-seasurf==2.0.0 gunicorn==27.0.1
 fi
 
 cargo build --release -p mitten-benches --bin bench_server
