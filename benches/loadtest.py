@@ -125,8 +125,7 @@ def main():
             finally:
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=10)
-    # Criterion's figures only when run.sh ran it just now (not with SKIP_CRITERION=1).
-    write(results, in_process() if os.environ.get("SKIP_CRITERION", "0") != "1" else None)
+    write(results, in_process())
 
 
 def median(values):
@@ -135,15 +134,20 @@ def median(values):
 
 
 def in_process():
-    """Criterion's medians of the stacks bench, in µs per request, or None if it has not run."""
+    """Criterion's medians of the stacks bench, in µs per request, or None if it has not run in
+    this run of run.sh (which exports BENCH_STARTED, the time it started, before criterion)."""
+    started = float(os.environ.get("BENCH_STARTED", "inf"))
     found = {}
     for entry in os.listdir(CRITERION) if os.path.isdir(CRITERION) else []:
+        path = os.path.join(CRITERION, entry, "new")
         try:
-            meta = json.load(open(os.path.join(CRITERION, entry, "new", "benchmark.json")))
-            estimates = json.load(open(os.path.join(CRITERION, entry, "new", "estimates.json")))
-        except OSError:
+            if os.path.getmtime(os.path.join(path, "estimates.json")) < started:
+                continue
+            meta = json.load(open(os.path.join(path, "benchmark.json")))
+            estimates = json.load(open(os.path.join(path, "estimates.json")))
+            found[meta["function_id"]] = estimates["median"]["point_estimate"] / 1000
+        except (OSError, ValueError, KeyError, TypeError):
             continue
-        found[meta["function_id"]] = estimates["median"]["point_estimate"] / 1000
     table = {}
     for name, _ in IN_PROCESS_STACKS:
         row = [found.get(request.format(name)) for request in IN_PROCESS_REQUESTS]
@@ -251,6 +255,6 @@ if __name__ == "__main__":
         # are reported).
         raw = json.load(open(os.path.join(OUT, "results.json")))
         STACKS = [s for s in STACKS if s in raw["runs"]]
-        write(raw["runs"], raw.get("in_process_us") or in_process())
+        write(raw["runs"], raw.get("in_process_us"))
     else:
         main()

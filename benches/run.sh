@@ -17,6 +17,9 @@ if [ ! -x "$venv/bin/gunicorn" ]; then
 fi
 
 cargo build --release -p mitten-benches --bin bench_server
+# loadtest.py reports only the criterion figures measured after this moment.
+BENCH_STARTED=$(date +%s)
+export BENCH_STARTED
 if [ "${SKIP_CRITERION:-0}" != 1 ]; then
   cargo bench -p mitten-core --bench headers
   cargo bench -p mitten-tower --bench layer

@@ -115,7 +115,7 @@ async fn run(options: Options) -> Result<(), Error> {
     }
     let mitten = if options.danger_unprotected {
         eprintln!(
-            "mitten-demo: --danger-unprotected: CSP, framing protection, CORP, nosniff, CSRF and the JSON guard are OFF (tests only)"
+            "mitten-demo: --danger-unprotected: CSP, framing protection, CORP, nosniff and the JSON guard are OFF, CSRF report-only (tests only)"
         );
         let headers = headers
             .danger_without_csp()

@@ -13,6 +13,7 @@
 mod support;
 
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -28,7 +29,7 @@ use support::Demo;
 /// One browser at a time: four Chromiums at once on a two-core machine make every timing loose.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Chromium under ChromeDriver, with a fresh profile; ChromeDriver is killed when dropped.
+/// Chromium under ChromeDriver, with a fresh profile; both are killed when dropped.
 struct Chrome {
     driver: Child,
     client: Client,
@@ -45,7 +46,9 @@ impl Chrome {
             return None;
         };
         let port = mitten_testkit::free_port();
+        // Its own process group, with the Chromium it starts: dropped, the whole group goes.
         let driver = Command::new("chromedriver")
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -55,7 +58,7 @@ impl Chrome {
         let _ = std::fs::remove_dir_all(&profile);
         let capabilities = json!({
             "acceptInsecureCerts": true,
-            // What the browser received, from DevTools' network events (see `statuses_of`).
+            // What the browser received, from DevTools' network events (see `responses_to`).
             "goog:loggingPrefs": { "performance": "ALL" },
             "goog:chromeOptions": {
                 "binary": chromium,
@@ -147,50 +150,39 @@ impl Chrome {
             .expect("click");
     }
 
-    /// What the browser received for the URLs ending in `suffix` since the last call, from
-    /// ChromeDriver's performance log (DevTools' network events). A response the browser then
-    /// blocks has no `responseReceived` event, but its status is in `responseReceivedExtraInfo`,
-    /// and the reason it was blocked in `loadingFailed`.
-    async fn responses_to(&self, suffix: &str) -> Vec<Received> {
+    /// DevTools' network events since the last read, from ChromeDriver's performance log (a
+    /// read empties it).
+    async fn network_events(&self) -> Vec<Value> {
         let log = self
             .client
             .issue_cmd(PerformanceLog)
             .await
             .expect("the performance log");
-        let events: Vec<Value> = log
-            .as_array()
+        log.as_array()
             .into_iter()
             .flatten()
             .filter_map(|entry| entry["message"].as_str())
             .filter_map(|message| serde_json::from_str::<Value>(message).ok())
             .map(|event| event["message"].clone())
-            .collect();
-        let of = |id: &Value, method: &str| {
-            events
-                .iter()
-                .find(|e| e["method"] == method && e["params"]["requestId"] == *id)
-                .map(|e| &e["params"])
-        };
-        events
-            .iter()
-            .filter(|event| event["method"] == "Network.requestWillBeSent")
-            .filter(|event| {
-                event["params"]["request"]["url"]
-                    .as_str()
-                    .is_some_and(|url| url.ends_with(suffix))
-            })
-            .map(|event| {
-                let id = &event["params"]["requestId"];
-                Received {
-                    status: of(id, "Network.responseReceivedExtraInfo")
-                        .and_then(|p| p["statusCode"].as_u64()),
-                    blocked: of(id, "Network.loadingFailed")
-                        .map(|p| p["blockedReason"].as_str().unwrap_or("failed").to_owned()),
-                    bytes: of(id, "Network.loadingFinished")
-                        .and_then(|p| p["encodedDataLength"].as_u64()),
-                }
-            })
             .collect()
+    }
+
+    /// What the browser received for the requests to URLs ending in `suffix` made since the last
+    /// read of the log, once each has ended (events are read for up to 10 s). A response the
+    /// browser blocks has no `responseReceived` event, but its status is in
+    /// `responseReceivedExtraInfo` and the reason in `loadingFailed`; the body's bytes are the
+    /// `dataReceived` events'.
+    async fn responses_to(&self, suffix: &str) -> Vec<Received> {
+        let mut events = Vec::new();
+        for _ in 0..100 {
+            events.extend(self.network_events().await);
+            let received = received_by(&events, suffix);
+            if !received.is_empty() && received.iter().all(|r| r.ended && r.status.is_some()) {
+                return received;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        received_by(&events, suffix)
     }
 
     /// Ends the browser session; dropping then stops ChromeDriver.
@@ -202,6 +194,9 @@ impl Chrome {
 impl Drop for Chrome {
     /// Also on a failed assertion: no ChromeDriver or profile left behind.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
@@ -215,8 +210,47 @@ struct Received {
     status: Option<u64>,
     /// Why the browser kept it from the page, if it did.
     blocked: Option<String>,
-    /// How many bytes came over the network for it, if it finished loading.
-    bytes: Option<u64>,
+    /// The bytes of its body that reached the page's process.
+    body_bytes: u64,
+    /// Whether it finished loading or failed.
+    ended: bool,
+}
+
+/// The responses to the requests for URLs ending in `suffix` among DevTools' network `events`.
+fn received_by(events: &[Value], suffix: &str) -> Vec<Received> {
+    fn of<'a>(
+        events: &'a [Value],
+        id: &'a Value,
+        method: &'a str,
+    ) -> impl Iterator<Item = &'a Value> + 'a {
+        events
+            .iter()
+            .filter(move |e| e["method"] == method && e["params"]["requestId"] == *id)
+            .map(|e| &e["params"])
+    }
+    events
+        .iter()
+        .filter(|event| event["method"] == "Network.requestWillBeSent")
+        .filter(|event| {
+            event["params"]["request"]["url"]
+                .as_str()
+                .is_some_and(|url| url.ends_with(suffix))
+        })
+        .map(|event| {
+            let id = &event["params"]["requestId"];
+            let failed = of(events, id, "Network.loadingFailed").next();
+            Received {
+                status: of(events, id, "Network.responseReceivedExtraInfo")
+                    .find_map(|p| p["statusCode"].as_u64()),
+                blocked: failed.map(|p| p["blockedReason"].as_str().unwrap_or("failed").to_owned()),
+                body_bytes: of(events, id, "Network.dataReceived")
+                    .filter_map(|p| p["dataLength"].as_u64())
+                    .sum(),
+                ended: failed.is_some()
+                    || of(events, id, "Network.loadingFinished").next().is_some(),
+            }
+        })
+        .collect()
 }
 
 /// ChromeDriver's `POST /session/{id}/se/log` for the `performance` log: the DevTools events
@@ -355,31 +389,38 @@ async fn notes(demo: &Demo) -> Vec<String> {
         .collect()
 }
 
-/// What a demo's log says when Mitten refused a request for CSRF (cross-site WebSocket
-/// handshakes included). Report-only mode logs that it *would* refuse.
-const CSRF_REFUSED: &str = "CSRF check refused a request";
+/// What a demo's log line says when Mitten refused a request for CSRF (a cross-site WebSocket
+/// handshake included), with its reason, `csrf_…`, and the path. (Report-only mode logs that it
+/// *would* refuse; a body too large or a store down is logged the same way, with another reason.)
+const CSRF_REFUSED: [&str; 2] = ["CSRF check refused a request", "csrf_"];
 
 /// What one cross-site request did to the demo.
 #[derive(Debug, PartialEq)]
 enum Landed {
     /// The note it carried was stored.
     Stored,
-    /// Mitten refused it, and logged so.
+    /// Mitten refused it, logged so, and the note is not there.
     Refused,
     /// Neither within 10 s: the request may never have reached the demo, which proves nothing.
     Unseen,
 }
 
-/// Opens the attacker's page at `url`, which sends `text` to the demo as a note, and waits until
-/// the note is stored or the demo logs a refusal.
+/// Opens the attacker's page at `url`, which sends `text` to the demo's `/notes`, and waits until
+/// the note is stored or the demo logs its refusal of a request to `/notes`.
 async fn cross_site_note(chrome: &Chrome, demo: &Demo, url: &str, text: &str) -> Landed {
-    let refusals = demo.count_logged(CSRF_REFUSED);
+    let refused = [CSRF_REFUSED[0], CSRF_REFUSED[1], "/notes"];
+    let refusals = demo.count_logged(&refused);
     chrome.goto(url).await;
     for _ in 0..100 {
         if notes(demo).await.iter().any(|t| t == text) {
             return Landed::Stored;
         }
-        if demo.count_logged(CSRF_REFUSED) > refusals {
+        if demo.count_logged(&refused) > refusals {
+            // Nothing stored after the refusal either.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if notes(demo).await.iter().any(|t| t == text) {
+                return Landed::Stored;
+            }
             return Landed::Refused;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -426,12 +467,13 @@ async fn attack(chrome: &Chrome, demo: &Demo, evil: &str) -> Attacks {
     )
     .await;
 
-    let refusals = demo.count_logged(CSRF_REFUSED);
+    let refused = [CSRF_REFUSED[0], CSRF_REFUSED[1], "/ws"];
+    let refusals = demo.count_logged(&refused);
     chrome.goto(&format!("{evil}/ws?target={target}")).await;
     let websocket_opened = chrome.title_among(&["ws-open", "ws-refused"]).await == "ws-open";
     let mut websocket_refused = false;
     for _ in 0..if websocket_opened { 1 } else { 50 } {
-        websocket_refused = demo.count_logged(CSRF_REFUSED) > refusals;
+        websocket_refused = demo.count_logged(&refused) > refusals;
         if websocket_refused {
             break;
         }
@@ -553,7 +595,7 @@ async fn json_cannot_be_included_as_a_script() {
     }
     let note_bytes = u64::try_from(NOTE.len()).expect("small");
 
-    let _ = chrome.responses_to("/api/notes").await;
+    let _ = chrome.network_events().await;
     chrome
         .goto(&format!("{evil}/script?target={}", protected.url()))
         .await;
@@ -581,7 +623,7 @@ async fn json_cannot_be_included_as_a_script() {
     );
     let received = chrome.responses_to("/api/notes").await;
     assert!(
-        matches!(received.as_slice(), [r] if r.status == Some(200) && r.blocked.is_none() && r.bytes.is_some_and(|b| b > note_bytes)),
+        matches!(received.as_slice(), [r] if r.status == Some(200) && r.blocked.is_none() && r.body_bytes > note_bytes),
         "control: the notes reached the browser for the attacker's script: {received:?}"
     );
     assert!(!control.logged("json_destination"));

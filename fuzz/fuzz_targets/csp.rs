@@ -69,6 +69,12 @@ fn built(text: &str) {
         let endpoints = endpoints.to_str().expect("visible ASCII");
         let (name, quoted) = endpoints.split_once('=').expect("name=\"url\"");
         assert_eq!(name, group);
+        let mut key = name.bytes();
+        assert!(
+            key.next().is_some_and(|b| b.is_ascii_lowercase() || b == b'*')
+                && key.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.*".contains(&b)),
+            "a structured-field key: {endpoints}"
+        );
         let inner = quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"'));
         assert!(
             inner.is_some_and(|url| !url.contains(['"', '\\', ','])),

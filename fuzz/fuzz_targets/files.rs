@@ -25,9 +25,10 @@ fuzz_target!(|data: &[u8]| {
     assert!(UploadPolicy::is_stored_name(&stored.stored_name));
 });
 
-/// Whether `joined` names something under `base`, as a file system would resolve it on Unix or
-/// on Windows: it starts with the base, below it comes no separator of its own (`/` at once, a
-/// backslash), no NUL, and the `..` segments never climb above where the base ends.
+/// Whether `joined` names something under `base`, resolved lexically: it starts with the base,
+/// below it comes no separator of its own (`/` at once, a backslash), no NUL, and the `..`
+/// segments never climb above where the base ends. (Windows' own quirks, trailing dots and
+/// `:` streams, are `secure_filename`'s and `safe_join`'s known-answer tests', not this.)
 fn within(base: &str, joined: &str) -> bool {
     let base = if base.is_empty() { "." } else { base.trim_end_matches('/') };
     let Some(below) = joined.strip_prefix(base).and_then(|rest| rest.strip_prefix('/').or(rest.is_empty().then_some(""))) else {

@@ -1,7 +1,8 @@
 //! Origins, hosts and path patterns: no panic; a parsed origin serialises to something that
 //! parses to the same origin; a host the HTTPS redirect leaves alone as loopback is one it could
-//! have redirected (never a malformed one); a redirect goes to the request's own host and path,
-//! whatever its Host header and request target; a matching path is a normalised one.
+//! have redirected (never a malformed one); a redirect goes to the request's own host, with its
+//! path and query, whatever its Host header and request target; a matching path is a normalised
+//! one.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -41,9 +42,9 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(to.host(), asked.host(), "Host {text:?} redirected to {location:?}");
         }
     }
-    // An origin-form target (an absolute-form one names its own host, which wins over Host).
-    let origin_form = http::Uri::try_from(text).ok().filter(|t| t.authority().is_none());
-    if let Some(target) = origin_form {
+    // Any request target: the redirect keeps its path and query, and goes to the Host header's
+    // host, or to an absolute-form target's own (which wins over Host).
+    if let Ok(target) = http::Uri::try_from(text) {
         let mut headers = http::HeaderMap::new();
         headers.insert(http::header::HOST, http::HeaderValue::from_static("example.com"));
         let view = RequestView {
@@ -54,7 +55,19 @@ fuzz_target!(|data: &[u8]| {
         };
         if let HttpsDecision::Redirect { location, .. } = HttpsRedirect::new().decide(&view, Scheme::Http) {
             let location = location.to_str().expect("visible ASCII");
-            assert!(location.starts_with("https://example.com/"), "{text:?} redirected to {location:?}");
+            let path = Some(target.path()).filter(|p| p.starts_with('/')).unwrap_or("/");
+            let kept = match target.query() {
+                Some(query) => format!("{path}?{query}"),
+                None => path.to_owned(),
+            };
+            let host = location
+                .strip_prefix("https://")
+                .and_then(|rest| rest.strip_suffix(kept.as_str()))
+                .unwrap_or_else(|| panic!("{text:?} redirected to {location:?}, not to its {kept:?}"));
+            if target.authority().is_none() {
+                assert_eq!(host, "example.com", "{text:?} redirected to {location:?}");
+            }
+            assert!(!host.contains(['/', '?', '#', '@', '\\']), "{text:?} redirected to {location:?}");
         }
     }
     let hook = PathPattern::exact("/hooks/echo").expect("valid");

@@ -136,16 +136,15 @@ impl HttpsRedirect {
         if !self.include_loopback && is_loopback_host(&host) {
             return HttpsDecision::Serve;
         }
-        // `*` (an `OPTIONS *` request) has no path to keep: it would be glued onto the host.
-        let path_and_query = view
-            .uri
-            .path_and_query()
-            .map(|pq| pq.as_str())
-            .filter(|pq| pq.starts_with('/'))
+        // The path and query to keep. `OPTIONS *` has no path (the asterisk would be glued onto
+        // the host), and an absolute-form target (`http://host?x=1`) may have an empty one.
+        let path = Some(view.uri.path())
+            .filter(|path| path.starts_with('/'))
             .unwrap_or("/");
+        let (mark, query) = view.uri.query().map_or(("", ""), |query| ("?", query));
         let location = match &self.target {
-            Some(origin) => format!("{origin}{path_and_query}"),
-            None => format!("https://{host}{path_and_query}"),
+            Some(origin) => format!("{origin}{path}{mark}{query}"),
+            None => format!("https://{host}{path}{mark}{query}"),
         };
         match HeaderValue::try_from(location) {
             Ok(location) => HttpsDecision::Redirect {
@@ -229,6 +228,18 @@ mod tests {
         assert_eq!(
             location(decide(&HttpsRedirect::new(), "*", Some("example.com"))),
             "https://example.com/"
+        );
+    }
+
+    #[test]
+    fn an_absolute_target_without_a_path_keeps_its_query() {
+        assert_eq!(
+            location(decide(
+                &HttpsRedirect::new(),
+                "http://example.com?x=1",
+                None
+            )),
+            "https://example.com/?x=1"
         );
     }
 

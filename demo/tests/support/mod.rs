@@ -101,13 +101,13 @@ impl Demo {
             .any(|line| line.contains(needle))
     }
 
-    /// How many lines the demo logged containing `needle` (on stderr).
-    pub(crate) fn count_logged(&self, needle: &str) -> usize {
+    /// How many lines the demo logged (on stderr) containing every one of `needles`.
+    pub(crate) fn count_logged(&self, needles: &[&str]) -> usize {
         self.stderr
             .lock()
             .expect("lock")
             .iter()
-            .filter(|line| line.contains(needle))
+            .filter(|line| needles.iter().all(|needle| line.contains(needle)))
             .count()
     }
 

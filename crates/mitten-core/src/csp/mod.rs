@@ -33,7 +33,7 @@ use http::HeaderValue;
 use http::header::{CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, HeaderName};
 
 pub use directive::Directive;
-use directive::{ValueKind, is_token, is_uri_reference, validate_tokens};
+use directive::{ValueKind, is_structured_field_key, is_uri_reference, validate_tokens};
 pub use nonce::CspNonce;
 pub use source::{HashAlgorithm, Source};
 
@@ -231,7 +231,9 @@ impl ContentSecurityPolicy {
     }
 
     /// Sends violation reports to the Reporting API endpoint `group`, declared as
-    /// `Reporting-Endpoints: group="url"` on every response that carries the policy.
+    /// `Reporting-Endpoints: group="url"` on every response that carries the policy. `group` is
+    /// a structured-field key (`csp-endpoint`: lower-case letters, digits, `_`, `-`, `.`,
+    /// starting with a letter); anything else is a [`ConfigError`] from `compile`.
     pub fn report_to(mut self, group: impl Into<String>, url: impl Into<String>) -> Self {
         let group = group.into();
         self.reporting_endpoint = Some((group.clone(), url.into()));
@@ -338,7 +340,7 @@ impl ContentSecurityPolicy {
         }
         let reporting_endpoints = match &self.reporting_endpoint {
             Some((group, url)) => {
-                if !is_token(group) || !is_uri_reference(url) {
+                if !is_structured_field_key(group) || !is_uri_reference(url) {
                     return Err(ConfigError::InvalidHeaderValue {
                         header: "reporting-endpoints",
                     });

@@ -119,6 +119,27 @@ fn crlf_in_a_policy_is_a_start_up_error() {
 }
 
 #[test]
+fn a_reporting_endpoint_is_named_as_a_structured_field_key() {
+    for bad in ["CSP", "9csp", "-csp", "csp endpoint", "cs\u{e9}p"] {
+        assert!(
+            ContentSecurityPolicy::strict()
+                .report_to(bad, "/r")
+                .compile()
+                .is_err(),
+            "{bad:?}"
+        );
+    }
+    for good in ["csp", "csp-endpoint", "csp_1"] {
+        let compiled = ContentSecurityPolicy::strict()
+            .report_to(good, "/r")
+            .compile()
+            .expect(good);
+        let endpoints = compiled.reporting_endpoints().expect("declared");
+        assert_eq!(endpoints.to_str().expect("ascii"), format!("{good}=\"/r\""));
+    }
+}
+
+#[test]
 fn a_backslash_cannot_break_the_reporting_endpoint_out_of_its_quotes() {
     // `Reporting-Endpoints: csp="/r\"` would escape the closing quote: a malformed header, so
     // no report would be sent at all.
