@@ -56,9 +56,16 @@ fuzz_target!(|data: &[u8]| {
         if let HttpsDecision::Redirect { location, .. } = HttpsRedirect::new().decide(&view, Scheme::Http) {
             let location = location.to_str().expect("visible ASCII");
             let path = Some(target.path()).filter(|p| p.starts_with('/')).unwrap_or("/");
+            // Bytes outside visible ASCII (raw UTF-8 from a client that is not a browser) are
+            // percent-encoded in a Location.
+            let visible = |text: &str| -> String {
+                text.bytes()
+                    .map(|b| if b.is_ascii_graphic() { char::from(b).to_string() } else { format!("%{b:02X}") })
+                    .collect()
+            };
             let kept = match target.query() {
-                Some(query) => format!("{path}?{query}"),
-                None => path.to_owned(),
+                Some(query) => format!("{}?{}", visible(path), visible(query)),
+                None => visible(path),
             };
             let host = location
                 .strip_prefix("https://")

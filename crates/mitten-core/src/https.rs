@@ -141,17 +141,35 @@ impl HttpsRedirect {
         let path = Some(view.uri.path())
             .filter(|path| path.starts_with('/'))
             .unwrap_or("/");
-        let (mark, query) = view.uri.query().map_or(("", ""), |query| ("?", query));
-        let location = match &self.target {
-            Some(origin) => format!("{origin}{path}{mark}{query}"),
-            None => format!("https://{host}{path}{mark}{query}"),
+        let mut location = match &self.target {
+            Some(origin) => origin.to_string(),
+            None => format!("https://{host}"),
         };
+        push_visible(&mut location, path);
+        if let Some(query) = view.uri.query() {
+            location.push('?');
+            push_visible(&mut location, query);
+        }
         match HeaderValue::try_from(location) {
             Ok(location) => HttpsDecision::Redirect {
                 status: self.status.status(),
                 location,
             },
             Err(_) => HttpsDecision::BadHost,
+        }
+    }
+}
+
+/// Appends `text` with every byte outside visible ASCII percent-encoded: a request target may
+/// carry raw UTF-8 (a client that is not a browser), which a `Location` must not.
+fn push_visible(out: &mut String, text: &str) {
+    use std::fmt::Write as _;
+    for byte in text.bytes() {
+        if byte.is_ascii_graphic() {
+            out.push(char::from(byte));
+        } else {
+            // Writing to a `String` cannot fail.
+            let _ = write!(out, "%{byte:02X}");
         }
     }
 }
@@ -228,6 +246,14 @@ mod tests {
         assert_eq!(
             location(decide(&HttpsRedirect::new(), "*", Some("example.com"))),
             "https://example.com/"
+        );
+    }
+
+    #[test]
+    fn raw_utf8_in_the_target_is_percent_encoded_in_the_location() {
+        assert_eq!(
+            location(decide(&HttpsRedirect::new(), "/a?q=\u{e9}", Some("example.com"))),
+            "https://example.com/a?q=%C3%A9"
         );
     }
 
