@@ -252,7 +252,11 @@ mod tests {
     #[test]
     fn raw_utf8_in_the_target_is_percent_encoded_in_the_location() {
         assert_eq!(
-            location(decide(&HttpsRedirect::new(), "/a?q=\u{e9}", Some("example.com"))),
+            location(decide(
+                &HttpsRedirect::new(),
+                "/a?q=\u{e9}",
+                Some("example.com")
+            )),
             "https://example.com/a?q=%C3%A9"
         );
     }

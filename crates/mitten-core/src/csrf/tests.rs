@@ -311,7 +311,11 @@ fn a_referer_port_is_read_as_a_url_parser_reads_it() {
     // The default port, however written, is the origin's own (as the WHATWG URL parser reads
     // `0443`; found by the csrf_origin fuzz target, whose oracle expected `:443` only). Any
     // other port is another origin.
-    for ours in ["https://app.example:443/x", "https://app.example:0443/x", "https://APP.example/"] {
+    for ours in [
+        "https://app.example:443/x",
+        "https://app.example:0443/x",
+        "https://APP.example/",
+    ] {
         assert_eq!(post(&[("referer", ours)]), Precheck::NeedToken, "{ours}");
     }
     for other in ["https://app.example:444/x", "https://app.example:4430/x"] {
