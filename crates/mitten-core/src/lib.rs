@@ -63,6 +63,7 @@ mod route;
 pub mod session;
 #[cfg(feature = "signing")]
 pub mod sign;
+mod structured_field;
 
 pub use cookies::{RequestCookie, request_cookie};
 pub use error::ConfigError;

@@ -198,19 +198,6 @@ pub(crate) fn validate_tokens(directive: Directive, tokens: &[String]) -> Result
     }
 }
 
-/// A key of a structured-field dictionary (RFC 8941), as `Reporting-Endpoints` needs its
-/// endpoint names: a lower-case letter or `*`, then lower-case letters, digits, `_`, `-`, `.`
-/// and `*`. Browsers drop the whole header over a key outside it.
-pub(crate) fn is_structured_field_key(text: &str) -> bool {
-    let mut bytes = text.bytes();
-    bytes
-        .next()
-        .is_some_and(|first| first.is_ascii_lowercase() || first == b'*')
-        && bytes.all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.' | b'*')
-        })
-}
-
 pub(crate) fn is_token(text: &str) -> bool {
     !text.is_empty()
         && text

@@ -33,11 +33,12 @@ use http::HeaderValue;
 use http::header::{CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, HeaderName};
 
 pub use directive::Directive;
-use directive::{ValueKind, is_structured_field_key, is_uri_reference, validate_tokens};
+use directive::{ValueKind, is_uri_reference, validate_tokens};
 pub use nonce::CspNonce;
 pub use source::{HashAlgorithm, Source};
 
 use crate::error::{ConfigError, check_header_value};
+use crate::structured_field;
 
 /// The value of one directive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -340,7 +341,7 @@ impl ContentSecurityPolicy {
         }
         let reporting_endpoints = match &self.reporting_endpoint {
             Some((group, url)) => {
-                if !is_structured_field_key(group) || !is_uri_reference(url) {
+                if !structured_field::is_key(group) || !is_uri_reference(url) {
                     return Err(ConfigError::InvalidHeaderValue {
                         header: "reporting-endpoints",
                     });

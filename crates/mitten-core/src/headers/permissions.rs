@@ -3,6 +3,7 @@
 use http::HeaderValue;
 
 use crate::error::ConfigError;
+use crate::structured_field;
 
 /// Who may use a browser feature under a [`PermissionsPolicy`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,7 +139,7 @@ impl PermissionsPolicy {
         const HEADER: &str = "permissions-policy";
         let mut parts = Vec::with_capacity(self.entries.len());
         for (feature, allowlist) in &self.entries {
-            if !is_sf_key(feature) {
+            if !structured_field::is_key(feature) {
                 return Err(ConfigError::InvalidPolicyEntry {
                     header: HEADER,
                     entry: feature.clone(),
@@ -211,7 +212,7 @@ impl DocumentPolicy {
                     b.is_ascii_alphanumeric()
                         || matches!(b, b'?' | b'.' | b'-' | b'_' | b'*' | b'/' | b':')
                 });
-            if !is_sf_key(key) || !value_ok {
+            if !structured_field::is_key(key) || !value_ok {
                 return Err(ConfigError::InvalidPolicyEntry {
                     header: HEADER,
                     entry: format!("{key}={value}"),
@@ -222,17 +223,6 @@ impl DocumentPolicy {
         HeaderValue::try_from(parts.join(", "))
             .map_err(|_| ConfigError::InvalidHeaderValue { header: HEADER })
     }
-}
-
-/// `key = ( lcalpha / "*" ) *( lcalpha / DIGIT / "_" / "-" / "." / "*" )` (RFC 8941).
-fn is_sf_key(key: &str) -> bool {
-    let mut bytes = key.bytes();
-    bytes
-        .next()
-        .is_some_and(|b| b.is_ascii_lowercase() || b == b'*')
-        && bytes.all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.' | b'*')
-        })
 }
 
 #[cfg(test)]
