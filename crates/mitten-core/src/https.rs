@@ -163,15 +163,7 @@ impl HttpsRedirect {
 /// Appends `text` with every byte outside visible ASCII percent-encoded: a request target may
 /// carry raw UTF-8 (a client that is not a browser), which a `Location` must not.
 fn push_visible(out: &mut String, text: &str) {
-    use std::fmt::Write as _;
-    for byte in text.bytes() {
-        if byte.is_ascii_graphic() {
-            out.push(char::from(byte));
-        } else {
-            // Writing to a `String` cannot fail.
-            let _ = write!(out, "%{byte:02X}");
-        }
-    }
+    crate::percent::push_encoded(out, text, |byte| byte.is_ascii_graphic());
 }
 
 /// `localhost`, `[::1]` or a `127.0.0.0/8` address, in lower case, with a valid port or none: a

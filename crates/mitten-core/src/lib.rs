@@ -55,6 +55,7 @@ mod keys;
 mod mac;
 mod origin;
 mod path;
+mod percent;
 mod policy;
 mod reject;
 mod request;

@@ -140,14 +140,10 @@ fn content_disposition(filename: &str) -> HeaderValue {
     let mut value = format!("attachment; filename=\"{ascii}\"");
     if !filename.is_empty() {
         value.push_str("; filename*=UTF-8''");
-        for byte in filename.bytes() {
-            // RFC 8187 attr-char.
-            if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
-                value.push(char::from(byte));
-            } else {
-                value.push_str(&format!("%{byte:02X}"));
-            }
-        }
+        // RFC 8187 attr-char stays as it is.
+        crate::percent::push_encoded(&mut value, filename, |byte| {
+            byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte)
+        });
     }
     // Only ASCII went in: secure_filename's output and percent-escapes.
     HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("attachment"))
