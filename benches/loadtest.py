@@ -31,7 +31,7 @@ LABELS = {
 }
 # The in-process benchmark (`cargo bench -p mitten-benches --bench stacks`): criterion's
 # function ids are "<request> / <stack>", its estimates under target/criterion/stack/.
-CRITERION = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "criterion", "stack")
+CRITERION = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "criterion")
 IN_PROCESS_STACKS = [
     ("bare axum", "bare axum"),
     ("mitten headers", "Mitten, headers only"),
@@ -40,6 +40,8 @@ IN_PROCESS_STACKS = [
     ("peer full (helmet, nonce, tower-http csrf, axum_csrf, tower-sessions)", "peer stack"),
 ]
 IN_PROCESS_REQUESTS = ["GET / {}", "GET / returning / {}", "POST / {}"]
+# The floor (`--bench floor`): the full stack's work called on the core, without the adapter.
+FLOOR_REQUESTS = ["GET / new visitor", "GET / returning", "POST /"]
 # GET: a new visitor (no cookies: a session starts each time); GET returning: with the cookies
 # of a prior GET; POST: the form with a valid token and those cookies.
 METHODS = ["GET", "GET returning", "POST"]
@@ -133,13 +135,14 @@ def median(values):
     return values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
 
 
-def in_process():
-    """Criterion's medians of the stacks bench, in µs per request, or None if it has not run in
+def criterion_medians(group):
+    """Criterion's medians of one benchmark group, in µs, by function id: only those measured in
     this run of run.sh (which exports BENCH_STARTED, the time it started, before criterion)."""
     started = float(os.environ.get("BENCH_STARTED", "inf"))
+    directory = os.path.join(CRITERION, group)
     found = {}
-    for entry in os.listdir(CRITERION) if os.path.isdir(CRITERION) else []:
-        path = os.path.join(CRITERION, entry, "new")
+    for entry in os.listdir(directory) if os.path.isdir(directory) else []:
+        path = os.path.join(directory, entry, "new")
         try:
             if os.path.getmtime(os.path.join(path, "estimates.json")) < started:
                 continue
@@ -148,12 +151,23 @@ def in_process():
             found[meta["function_id"]] = estimates["median"]["point_estimate"] / 1000
         except (OSError, ValueError, KeyError, TypeError):
             continue
+    return found
+
+
+def in_process():
+    """The stacks bench's medians in µs per request, with the floor's under "floor" if it ran;
+    None if the stacks bench has not run in this run of run.sh."""
+    found = criterion_medians("stack")
     table = {}
     for name, _ in IN_PROCESS_STACKS:
         row = [found.get(request.format(name)) for request in IN_PROCESS_REQUESTS]
         if None in row:
             return None
         table[name] = row
+    floor = criterion_medians("floor")
+    row = [floor.get(request) for request in FLOOR_REQUESTS]
+    if None not in row:
+        table["floor"] = row
     return table
 
 
@@ -175,6 +189,17 @@ def in_process_lines(table):
     peer = added[IN_PROCESS_STACKS[-1][0]]
     shares = " / ".join(f"{m / p:.0%}" for m, p in zip(added["mitten full"], peer))
     lines += ["", f"Mitten's full stack adds {shares} of what the peer stack adds (GET new / returning / POST)."]
+    if "floor" in table:
+        floor = " / ".join(f"{t:.2f}" for t in table["floor"])
+        fifth = " / ".join(f"{p / 5:.2f}" for p in peer)
+        adapter = " / ".join(f"{a - f:+.2f}" for a, f in zip(added["mitten full"], table["floor"]))
+        lines += [
+            "",
+            f"The floor: the same protections called on the core with no adapter (`cargo bench -p mitten-benches "
+            f"--bench floor`: no tower service, no axum extractor, the POST's token taken from a header) cost "
+            f"{floor} µs (GET new / returning / POST); the layer adds {adapter} µs to that. A fifth of what the "
+            f"peer stack adds is {fifth} µs.",
+        ]
     return lines
 
 

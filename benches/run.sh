@@ -23,7 +23,7 @@ export BENCH_STARTED
 if [ "${SKIP_CRITERION:-0}" != 1 ]; then
   cargo bench -p mitten-core --bench headers
   cargo bench -p mitten-tower --bench layer
-  cargo bench -p mitten-benches --bench stacks --bench csrf --bench sessions
+  cargo bench -p mitten-benches --bench stacks --bench floor --bench csrf --bench sessions
 fi
 {
   echo "# Heap allocations per request"
