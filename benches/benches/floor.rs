@@ -8,12 +8,16 @@
 //!   store (which evicts one) and its `Set-Cookie` added.
 //! - GET, returning: the same with the session's cookie: the session loaded, the same value
 //!   written (no store write), the token rendered.
-//! - POST: the session loaded from its cookie, tier 1 (Fetch Metadata and `Origin`), the token
-//!   (taken from a header here, cheaper than the stacks bench's form body, so this floor errs
-//!   low) verified against the session, the session read, and the header policy.
+//! - POST: the session loaded from its cookie, tier 1 (here decided by `Sec-Fetch-Site`), the
+//!   token verified against the session, the session read, and the header policy.
 //!
-//! The stores hold at most 100 000 sessions, as in the stacks bench, and the returning visitor
-//! has a store of its own, so that new visitors cannot evict it.
+//! The stores hold at most 100 000 sessions, as in the stacks bench; the returning visitor has a
+//! store of its own, so that new visitors cannot evict it (in the stacks bench its session sits
+//! in the full store they fill).
+//!
+//! The floor errs low: the POST's token is taken from a header (the stacks bench sends it in the
+//! form body), and the HTTPS-redirect decision, the CSRF check's `Vary` and the `Cache-Control`
+//! the layer adds beside a session cookie are left out.
 //!
 //! `cargo bench -p mitten-benches --bench floor`
 
