@@ -173,7 +173,7 @@ def in_process():
 
 def in_process_lines(table):
     bare = table["bare axum"]
-    added = {name: [t - b for t, b in zip(row, bare)] for name, row in table.items()}
+    added = {name: [t - b for t, b in zip(row, bare)] for name, row in table.items() if name != "floor"}
     lines = [
         "", "## In process", "",
         "Criterion medians of `cargo bench -p mitten-benches --bench stacks`, run by the same command just before "
