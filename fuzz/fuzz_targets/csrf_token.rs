@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let key = TokenKey::new(&SecretKey::from_bytes_unchecked(vec![1; 32]));
     let session = [2u8; 32];
     assert!(!key.verify(text, Binding::session(&session), None));
-    assert!(key.verify_once(text, Binding::session(&session), 1_700_000_000, 3600).is_none());
+    assert!(key.verify_once(text, Binding::session(&session), None, 1_700_000_000, 3600).is_none());
     if let Some(secret) = CookieSecret::parse(text) {
         assert_eq!(CookieSecret::parse(&secret.to_cookie_value()), Some(secret));
     }

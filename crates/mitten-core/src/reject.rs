@@ -36,6 +36,9 @@ pub enum Rejection {
     Csrf(crate::csrf::CsrfFailure),
     /// A body that had to be read (for a CSRF token) is larger than the limit.
     PayloadTooLarge,
+    /// A body that had to be read (for a CSRF token) failed before its end (the client went
+    /// away, or broke the framing).
+    BodyUnreadable,
 }
 
 impl Rejection {
@@ -50,6 +53,7 @@ impl Rejection {
             #[cfg(feature = "csrf")]
             Self::Csrf(_) => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyUnreadable => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -64,6 +68,7 @@ impl Rejection {
             #[cfg(feature = "csrf")]
             Self::Csrf(failure) => failure.code(),
             Self::PayloadTooLarge => "payload_too_large",
+            Self::BodyUnreadable => "body_unreadable",
         }
     }
 
@@ -79,6 +84,7 @@ impl Rejection {
             #[cfg(feature = "csrf")]
             Self::Csrf(failure) => failure.message(),
             Self::PayloadTooLarge => "The request body is too large.",
+            Self::BodyUnreadable => "The request body could not be read.",
             Self::JsonNotFromScript => {
                 "This JSON is only served to scripts: send X-Requested-With: XMLHttpRequest or Accept: application/json."
             }

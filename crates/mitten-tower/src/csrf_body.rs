@@ -31,13 +31,20 @@ pub(crate) fn token_body(headers: &HeaderMap, json: bool) -> Option<TokenBody> {
     }
 }
 
+/// Why no token could be taken from a body: nothing ambiguous passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyTokenError {
+    /// The token field is there more than once.
+    Duplicate,
+    /// The body does not parse as its type says (a broken multipart body).
+    Malformed,
+}
+
 /// The token in a body (borrowed from it when it needs no decoding, as a rendered token does).
-/// `Err(())` for a token given twice (or a body that does not parse as its type says, so that
-/// nothing ambiguous passes).
 pub(crate) async fn token_in_body<'a>(
     kind: &TokenBody,
     bytes: &'a Bytes,
-) -> Result<Option<Cow<'a, str>>, ()> {
+) -> Result<Option<Cow<'a, str>>, BodyTokenError> {
     match kind {
         TokenBody::UrlEncoded => single(urlencoded_tokens(bytes)),
         // The multipart parser's state is large: boxed, so that it does not weigh on the
@@ -49,7 +56,7 @@ pub(crate) async fn token_in_body<'a>(
     }
 }
 
-async fn multipart_token(boundary: &str, bytes: &Bytes) -> Result<Option<String>, ()> {
+async fn multipart_token(boundary: &str, bytes: &Bytes) -> Result<Option<String>, BodyTokenError> {
     let stream = futures_util::stream::once(std::future::ready(Ok::<
         Bytes,
         std::convert::Infallible,
@@ -59,19 +66,28 @@ async fn multipart_token(boundary: &str, bytes: &Bytes) -> Result<Option<String>
     loop {
         match multipart.next_field().await {
             Ok(Some(field)) if field.name() == Some(mitten_core::csrf::TOKEN_FIELD) => {
-                found.push(field.text().await.map_err(|_| ())?);
+                found.push(field.text().await.map_err(|_| BodyTokenError::Malformed)?);
             }
             Ok(Some(_)) => {}
             Ok(None) => break,
-            Err(_) => return Err(()),
+            Err(_) => return Err(BodyTokenError::Malformed),
         }
     }
     single(found.into_iter())
 }
 
-/// The whole body, at most `limit` bytes (`Err` beyond, or if the body fails). A body that
-/// arrives in one piece is kept as it is, without a copy.
-pub(crate) async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, ()>
+/// Why a body could not be read whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyReadError {
+    /// It is longer than the limit.
+    TooLarge,
+    /// It failed before its end.
+    Failed,
+}
+
+/// The whole body, at most `limit` bytes. A body that arrives in one piece is kept as it is,
+/// without a copy.
+pub(crate) async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, BodyReadError>
 where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -82,7 +98,14 @@ where
     let mut joined: Option<bytes::BytesMut> = None;
     while let Some(frame) = body.frame().await {
         // Trailers are not data; as before, they are not passed on.
-        let Ok(data) = frame.map_err(|_| ())?.into_data() else {
+        let frame =
+            frame.map_err(
+                |error| match error.is::<http_body_util::LengthLimitError>() {
+                    true => BodyReadError::TooLarge,
+                    false => BodyReadError::Failed,
+                },
+            )?;
+        let Ok(data) = frame.into_data() else {
             continue;
         };
         match (&mut joined, first.take()) {
@@ -164,17 +187,17 @@ fn scanned_field_values(bytes: &[u8]) -> impl Iterator<Item = Cow<'_, str>> {
     })
 }
 
-fn single<T>(mut values: impl Iterator<Item = T>) -> Result<Option<T>, ()> {
+fn single<T>(mut values: impl Iterator<Item = T>) -> Result<Option<T>, BodyTokenError> {
     match (values.next(), values.next()) {
         (None, _) => Ok(None),
         (Some(value), None) => Ok(Some(value)),
-        (Some(_), Some(_)) => Err(()),
+        (Some(_), Some(_)) => Err(BodyTokenError::Duplicate),
     }
 }
 
 /// The `_csrf_token` string of a JSON object, refusing it twice (serde_json keeps the last
 /// duplicate silently, so the keys are walked here).
-fn json_token(bytes: &[u8]) -> Result<Option<String>, ()> {
+fn json_token(bytes: &[u8]) -> Result<Option<String>, BodyTokenError> {
     use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
     struct Find;
     impl<'de> Visitor<'de> for Find {

@@ -14,7 +14,7 @@ use mitten_core::csrf::{
 };
 use mitten_core::session::UpdateNow;
 
-use crate::csrf_body::{read_body, token_body, token_in_body};
+use crate::csrf_body::{BodyReadError, BodyTokenError, read_body, token_body, token_in_body};
 use crate::reject;
 
 /// Why the check refused a request.
@@ -22,6 +22,7 @@ use crate::reject;
 pub(crate) enum Refusal {
     Csrf(CsrfFailure),
     TooLarge,
+    BodyUnreadable,
     StoreUnavailable,
 }
 
@@ -117,11 +118,24 @@ where
     let body = match kind {
         Some(kind) => {
             let limit = csrf.body_limit(parts.uri.path());
-            let Ok(bytes) = read_body(body, limit).await else {
-                // Too large (or cut short): never passed on unchecked.
-                return Err(Refused::new(Refusal::TooLarge, &parts, BodyRead::Partly));
-            };
-            CheckedBody::Read(kind, bytes)
+            let over = |length: u64| usize::try_from(length).map_or(true, |length| length > limit);
+            if csrf.is_report_only() && body.size_hint().exact().is_none_or(over) {
+                // Report-only refuses nothing, so a body that is, or may be, over the limit is
+                // passed on unread: read to the limit, it could not be given back whole.
+                tracing::warn!(target: "mitten", reason = "csrf_body_not_read", method = %parts.method, path = parts.uri.path(), "CSRF token not checked: the body may be over the read limit (report-only)");
+                return Ok(Request::from_parts(parts, body));
+            }
+            match read_body(body, limit).await {
+                Ok(bytes) => CheckedBody::Read(kind, bytes),
+                // Never passed on unchecked, nor in part.
+                Err(error) => {
+                    let refusal = match error {
+                        BodyReadError::TooLarge => Refusal::TooLarge,
+                        BodyReadError::Failed => Refusal::BodyUnreadable,
+                    };
+                    return Err(Refused::new(refusal, &parts, BodyRead::Partly));
+                }
+            }
         }
         None => CheckedBody::Stream(body),
     };
@@ -131,11 +145,14 @@ where
     };
     let body_token = match body_token {
         Ok(token) => token,
-        Err(()) => {
+        Err(error) => {
             let read = body.read(&parts.headers);
             let request = Request::from_parts(parts, body.into_body());
-            let refusal = Refusal::Csrf(CsrfFailure::DuplicateToken);
-            return report_only(csrf, refusal, request, read);
+            let failure = match error {
+                BodyTokenError::Duplicate => CsrfFailure::DuplicateToken,
+                BodyTokenError::Malformed => CsrfFailure::MalformedBody,
+            };
+            return report_only(csrf, Refusal::Csrf(failure), request, read);
         }
     };
     let token = header_token.as_deref().or(body_token.as_deref());
@@ -214,12 +231,13 @@ async fn verdict(
         TokenMode::OneTime { max_age } => {
             let token = token.ok_or(Refusal::Csrf(CsrfFailure::TokenMissing))?;
             let binding = binding.ok_or(Refusal::Csrf(CsrfFailure::NoBinding))?;
+            let user = if csrf.binds_user() { user } else { None };
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             let nonce = csrf
                 .token_key()
-                .verify_once(token, binding, now, max_age)
+                .verify_once(token, binding, user, now, max_age)
                 .ok_or(Refusal::Csrf(CsrfFailure::TokenInvalid))?;
             let record =
                 |stored: Option<&serde_json::Value>| record_use(stored, &nonce, now, max_age);
@@ -246,6 +264,7 @@ pub(crate) fn refusal<B: From<Bytes>>(refused: Refused, wants_json: bool) -> Res
     let rejection = match refusal {
         Refusal::Csrf(failure) => Rejection::Csrf(failure),
         Refusal::TooLarge => Rejection::PayloadTooLarge,
+        Refusal::BodyUnreadable => Rejection::BodyUnreadable,
         Refusal::StoreUnavailable => Rejection::SessionStoreUnavailable,
     };
     tracing::warn!(target: "mitten", reason = rejection.code(), %method, path, "CSRF check refused a request");

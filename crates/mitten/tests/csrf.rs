@@ -26,6 +26,21 @@ fn app(config: Config, csrf: CsrfConfig) -> Router {
         .route("/any", any(|| async { "ok" }))
         .route("/post-only", post(|| async { "posted" }))
         .route(
+            "/logout",
+            post(|session: Session| async move {
+                session.destroy();
+                "out"
+            }),
+        )
+        .route(
+            "/set-user",
+            post(|session: Session| async move {
+                // Signs in without renewing the session (its ID and secret stay).
+                session.set_user_id(Some("u"));
+                "set"
+            }),
+        )
+        .route(
             "/login",
             post(|session: Session| async move {
                 session.insert("user", "u").expect("insert");
@@ -235,6 +250,80 @@ async fn report_only_lets_requests_through() {
 }
 
 #[tokio::test]
+async fn report_only_passes_a_body_over_the_read_limit_whole() {
+    let addr = serve(app(
+        Config::strict(),
+        CsrfConfig::new().report_only().body_limit(64),
+    ))
+    .await;
+    let form = "application/x-www-form-urlencoded";
+    let body: String = (0..1_000u32)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    // Announced by its length: passed on unread, as it came.
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/echo"))
+        .header("content-type", form)
+        .header("sec-fetch-site", "same-origin")
+        .body(body.clone())
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.text().await.expect("body"), body);
+    // Chunked, on the wire (its length is unknown until its end): the same.
+    let request = format!(
+        "POST /echo HTTP/1.1\r\nhost: {addr}\r\nsec-fetch-site: same-origin\r\n\
+         content-type: {form}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n\
+         {:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    let response = mitten_testkit::exchange_until_closed(addr, request.as_bytes()).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with(&format!("\r\n\r\n{body}")), "{response}");
+}
+
+#[tokio::test]
+async fn a_body_that_breaks_off_is_a_bad_request_not_a_large_one() {
+    let addr = serve(app(Config::strict(), CsrfConfig::new())).await;
+    // A chunk-size line that is not hexadecimal: the body fails after its first chunk.
+    let request = format!(
+        "POST /echo HTTP/1.1\r\nhost: {addr}\r\nsec-fetch-site: same-origin\r\n\
+         content-type: application/x-www-form-urlencoded\r\ntransfer-encoding: chunked\r\n\
+         accept: application/json\r\n\r\n3\r\na=1\r\nzz\r\n"
+    );
+    let response = mitten_testkit::exchange_until_closed(addr, request.as_bytes()).await;
+    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
+    assert!(
+        response.contains(r#""error":"body_unreadable""#),
+        "{response}"
+    );
+}
+
+#[tokio::test]
+async fn a_broken_multipart_body_is_refused_as_malformed_not_as_a_duplicate() {
+    use tower::ServiceExt as _;
+    let app = app(Config::strict(), CsrfConfig::new());
+    // Opened by its boundary, never closed.
+    let request = axum::http::Request::post("/echo")
+        .header("host", "127.0.0.1")
+        .header("sec-fetch-site", "same-origin")
+        .header("content-type", "multipart/form-data; boundary=XYZ")
+        .body(axum::body::Body::from(
+            "--XYZ\r\ncontent-disposition: form-data; name=\"_csrf_token\"\r\n\r\nabc",
+        ))
+        .expect("request");
+    let response = app.oneshot(request).await.expect("response");
+    assert_eq!(response.status().as_u16(), 403);
+    assert_eq!(
+        response.extensions().get::<mitten::Rejection>(),
+        Some(&mitten::Rejection::Csrf(
+            mitten::csrf::CsrfFailure::MalformedBody
+        ))
+    );
+}
+
+#[tokio::test]
 async fn one_time_tokens_cannot_be_replayed() {
     let addr = serve(app(
         Config::strict(),
@@ -413,7 +502,9 @@ async fn user_bound_tokens_follow_the_user() {
             .as_u16(),
         200
     );
-    // The pre-login token is dead after login (rotation on regenerate).
+    // The pre-login token is dead after login. Both the user and the secret changed here (the
+    // login renews the session); each alone is tested by
+    // `user_bound_tokens_die_with_the_user_change_alone` and the demo's `login_flow`.
     assert_eq!(
         client
             .post(
@@ -427,6 +518,111 @@ async fn user_bound_tokens_follow_the_user() {
             .as_u16(),
         403
     );
+}
+
+/// With `bind_to_user`, a token rendered before the user signed in is refused after it even
+/// when the session keeps its ID and its secret (no `regenerate()`): per-session and one-time
+/// tokens alike. Without it (the control) the same token passes.
+#[tokio::test]
+async fn user_bound_tokens_die_with_the_user_change_alone() {
+    let same_origin = [
+        ("sec-fetch-site", "same-origin"),
+        ("accept", "application/json"),
+    ];
+    let form = "application/x-www-form-urlencoded";
+    for mode in [TokenMode::PerSession, TokenMode::OneTime { max_age: 600 }] {
+        for bind_to_user in [true, false] {
+            let csrf = CsrfConfig::new().mode(mode);
+            let csrf = if bind_to_user {
+                csrf.bind_to_user()
+            } else {
+                csrf
+            };
+            let mut client = Client::new(serve(app(Config::strict(), csrf)).await);
+            let for_sign_in = client.token().await;
+            let rendered_before = client.token().await;
+            let signed_in = client
+                .post(
+                    "/set-user",
+                    form,
+                    format!("_csrf_token={for_sign_in}").into_bytes(),
+                    &same_origin,
+                )
+                .await;
+            assert_eq!(signed_in.status().as_u16(), 200, "{mode:?}");
+            let after = client
+                .post(
+                    "/echo",
+                    form,
+                    format!("_csrf_token={rendered_before}").into_bytes(),
+                    &same_origin,
+                )
+                .await;
+            let (status, body) = (after.status().as_u16(), after.text().await.expect("body"));
+            match bind_to_user {
+                true => {
+                    assert_eq!(status, 403, "{mode:?}: {body}");
+                    assert!(body.contains("csrf_token_invalid"), "{mode:?}: {body}");
+                }
+                false => assert_eq!(status, 200, "{mode:?} without bind_to_user: {body}"),
+            }
+            let fresh = client.token().await;
+            let now = client
+                .post(
+                    "/echo",
+                    form,
+                    format!("_csrf_token={fresh}").into_bytes(),
+                    &same_origin,
+                )
+                .await;
+            assert_eq!(
+                now.status().as_u16(),
+                200,
+                "{mode:?}: a token rendered for the user"
+            );
+        }
+    }
+}
+
+/// A token does not outlive its session: after logout (`destroy()`), neither the old cookie
+/// kept by an attacker nor the browser's next session makes it pass again.
+#[tokio::test]
+async fn a_token_from_before_logout_is_refused_after_it() {
+    let addr = serve(app(Config::strict(), CsrfConfig::new())).await;
+    let mut client = Client::new(addr);
+    let same_origin = [
+        ("sec-fetch-site", "same-origin"),
+        ("accept", "application/json"),
+    ];
+    let form = "application/x-www-form-urlencoded";
+    let token = client.token().await;
+    let body = || format!("_csrf_token={token}").into_bytes();
+    let old_cookies = client.cookie_header();
+    let before = client.post("/echo", form, body(), &same_origin).await;
+    assert_eq!(before.status().as_u16(), 200, "the token passes before");
+    let logout = client.post("/logout", form, body(), &same_origin).await;
+    assert_eq!(logout.status().as_u16(), 200);
+
+    // Replayed with the cookies from before the logout.
+    let mut replay = reqwest::Client::new()
+        .post(format!("http://{addr}/echo"))
+        .header("cookie", &old_cookies)
+        .header("content-type", form)
+        .body(body());
+    for (name, value) in same_origin {
+        replay = replay.header(name, value);
+    }
+    let replayed = replay.send().await.expect("post");
+    assert_eq!(replayed.status().as_u16(), 403);
+    let reason = replayed.text().await.expect("body");
+    assert!(reason.contains("csrf_no_binding"), "{reason}");
+
+    // In the browser's next session.
+    client.token().await;
+    let next = client.post("/echo", form, body(), &same_origin).await;
+    assert_eq!(next.status().as_u16(), 403);
+    let reason = next.text().await.expect("body");
+    assert!(reason.contains("csrf_token_invalid"), "{reason}");
 }
 
 #[tokio::test]

@@ -21,6 +21,17 @@ use support::{Client, with_sessions};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 const SAME_ORIGIN: (&str, &str) = ("sec-fetch-site", "same-origin");
+/// Asks for refusals as JSON, whose `error` names the reason.
+const JSON_REASON: (&str, &str) = ("accept", "application/json");
+
+/// The reason of a refusal asked for with [`JSON_REASON`]: a 403 is not enough, since a request
+/// could be refused for something other than what a test means to show.
+async fn refusal(response: reqwest::Response) -> String {
+    assert_eq!(response.status().as_u16(), 403);
+    let body = response.bytes().await.expect("body");
+    let body: serde_json::Value = serde_json::from_slice(&body).expect("a JSON refusal");
+    body["error"].as_str().expect("a reason").to_owned()
+}
 
 /// `/token` renders a token, `/echo` answers with the body it got, and `/store` counts the
 /// requests that reached its POST or DELETE handler (its GET only reads).
@@ -106,9 +117,9 @@ async fn without_sessions_a_token_is_bound_to_the_host_csrf_cookie() {
 
     // The cookie alone is not a token.
     let cookie_only = victim
-        .post("/store", FORM, Vec::new(), &[SAME_ORIGIN])
+        .post("/store", FORM, Vec::new(), &[SAME_ORIGIN, JSON_REASON])
         .await;
-    assert_eq!(cookie_only.status().as_u16(), 403);
+    assert_eq!(refusal(cookie_only).await, "csrf_token_missing");
 
     // Another browser's valid token does not verify with this browser's cookie.
     let mut attacker = Client::new(addr);
@@ -118,10 +129,10 @@ async fn without_sessions_a_token_is_bound_to_the_host_csrf_cookie() {
             "/store",
             FORM,
             Vec::new(),
-            &[SAME_ORIGIN, ("x-csrf-token", theirs.as_str())],
+            &[SAME_ORIGIN, JSON_REASON, ("x-csrf-token", theirs.as_str())],
         )
         .await;
-    assert_eq!(swapped.status().as_u16(), 403);
+    assert_eq!(refusal(swapped).await, "csrf_token_invalid");
 
     // A second cookie of the same name (tossed past the prefix, or sent twice) makes the secret
     // untrusted, even beside the right one.
@@ -143,11 +154,12 @@ async fn without_sessions_a_token_is_bound_to_the_host_csrf_cookie() {
             format!("__Host-mitten-csrf={ours}; __Host-mitten-csrf={tossed}"),
         )
         .header(SAME_ORIGIN.0, SAME_ORIGIN.1)
+        .header(JSON_REASON.0, JSON_REASON.1)
         .header("x-csrf-token", &token)
         .send()
         .await
         .expect("post");
-    assert_eq!(doubled.status().as_u16(), 403);
+    assert_eq!(refusal(doubled).await, "csrf_no_binding");
     assert_eq!(stored.load(Ordering::SeqCst), 0, "nothing was stored");
 }
 
@@ -160,25 +172,31 @@ async fn text_plain_json_sent_cross_site_is_refused_before_the_handler() {
     .await;
     let http = reqwest::Client::new();
     // What an auto-submitting `enctype="text/plain"` form sends: no preflight, a JSON-looking
-    // body. Cross-site by Fetch Metadata, by Origin alone, and with neither header.
-    let signals: [&[(&str, &str)]; 3] = [
-        &[
-            ("sec-fetch-site", "cross-site"),
-            ("origin", "https://evil.example"),
-        ],
-        &[("origin", "https://evil.example")],
-        &[],
+    // body. Cross-site by Fetch Metadata, by Origin alone, and with neither header: then the
+    // token tier decides, and never reads a token from a body that is not JSON by its type (the
+    // token in it, read, would be an invalid one, not a missing one).
+    let signals: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://evil.example"),
+            ],
+            "csrf_cross_site",
+        ),
+        (&[("origin", "https://evil.example")], "csrf_cross_origin"),
+        (&[], "csrf_token_missing"),
     ];
-    for headers in signals {
+    for (headers, reason) in signals {
         let mut request = http
             .post(format!("http://{addr}/store"))
             .header("content-type", "text/plain")
+            .header(JSON_REASON.0, JSON_REASON.1)
             .body(r#"{"a":1,"_csrf_token":"x"}"#);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         let response = request.send().await.expect("post");
-        assert_eq!(response.status().as_u16(), 403, "{headers:?}");
+        assert_eq!(refusal(response).await, reason, "{headers:?}");
     }
     assert_eq!(stored.load(Ordering::SeqCst), 0, "nothing was stored");
 }
@@ -212,10 +230,10 @@ async fn an_empty_token_header_does_not_fall_through_to_the_query() {
             &format!("/store?_csrf_token={token}"),
             FORM,
             Vec::new(),
-            &[SAME_ORIGIN, ("x-csrf-token", "")],
+            &[SAME_ORIGIN, JSON_REASON, ("x-csrf-token", "")],
         )
         .await;
-    assert_eq!(refused.status().as_u16(), 403);
+    assert_eq!(refusal(refused).await, "csrf_token_missing");
     // The same token in the header passes: the refusal was about where it was.
     let accepted = client
         .post(
@@ -244,43 +262,67 @@ async fn duplicate_tokens_in_multipart_and_json_bodies_and_json_arrays_are_refus
     };
     let multipart = "multipart/form-data; boundary=XyZ";
     let json = "application/json";
-    let cases: [(&str, String, &str); 5] = [
+    // Each duplicate case has two valid tokens, so that keeping either value (the first or the
+    // last, as parsers do) would pass: only refusing the pair refuses them.
+    let cases: [(&str, String, &str, Option<&str>); 7] = [
+        (
+            FORM,
+            format!("_csrf_token={token}&a=1"),
+            "one urlencoded token",
+            None,
+        ),
+        (
+            FORM,
+            format!("_csrf_token={token}&a=1&_csrf_token={other}"),
+            "two urlencoded tokens",
+            Some("csrf_duplicate_token"),
+        ),
         (
             multipart,
             format!("{}--XyZ--\r\n", part(&token)),
             "one multipart token",
+            None,
         ),
         (
             multipart,
             format!("{}{}--XyZ--\r\n", part(&token), part(&other)),
             "two multipart tokens",
+            Some("csrf_duplicate_token"),
         ),
         (
             json,
             format!(r#"{{"_csrf_token":"{token}"}}"#),
             "one JSON token",
+            None,
         ),
         (
             json,
             format!(r#"{{"_csrf_token":"{token}","_csrf_token":"{other}"}}"#),
             "two JSON tokens",
+            Some("csrf_duplicate_token"),
         ),
         (
             json,
             format!(r#"[{{"_csrf_token":"{token}"}}]"#),
             "a JSON array",
+            Some("csrf_token_missing"),
         ),
     ];
-    for (content_type, body, case) in cases {
-        let status = client
-            .post("/store", content_type, body.into_bytes(), &[SAME_ORIGIN])
-            .await
-            .status()
-            .as_u16();
-        let expected = if case.starts_with("one") { 200 } else { 403 };
-        assert_eq!(status, expected, "{case}");
+    for (content_type, body, case, refused) in cases {
+        let response = client
+            .post(
+                "/store",
+                content_type,
+                body.into_bytes(),
+                &[SAME_ORIGIN, JSON_REASON],
+            )
+            .await;
+        match refused {
+            None => assert_eq!(response.status().as_u16(), 200, "{case}"),
+            Some(reason) => assert_eq!(refusal(response).await, reason, "{case}"),
+        }
     }
-    assert_eq!(stored.load(Ordering::SeqCst), 2, "only the single tokens");
+    assert_eq!(stored.load(Ordering::SeqCst), 3, "only the single tokens");
 }
 
 #[tokio::test]

@@ -158,13 +158,18 @@ impl CsrfConfig {
         self
     }
 
-    /// Logs what would be refused, and refuses nothing: for rolling out.
+    /// Logs what would be refused, and refuses nothing: for rolling out. A body the token would
+    /// have to be read from that is, or may be (its length unknown), over the
+    /// [`body_limit`](Self::body_limit) is passed on unread, logged as `csrf_body_not_read`. Only
+    /// a session store that cannot be reached, or a body that breaks off while it is read, is
+    /// still answered with an error (503, 400): neither request could be served anyway.
     pub fn report_only(mut self) -> Self {
         self.report_only = true;
         self
     }
 
-    /// The most body buffered to find a token (default 1 MiB); a larger body is refused with 413.
+    /// The most body buffered to find a token (default 1 MiB); a larger body is refused with 413,
+    /// one that breaks off with 400.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
         self
@@ -182,7 +187,9 @@ impl CsrfConfig {
         self
     }
 
-    /// Binds tokens to the session's user too.
+    /// Binds tokens to the session's user too, one-time tokens included (as flask-xsrf does): a
+    /// token rendered before a user signed in, or for another user, is refused even when the
+    /// session keeps its secret.
     pub fn bind_to_user(mut self) -> Self {
         self.bind_user = true;
         self

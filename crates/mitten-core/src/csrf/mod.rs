@@ -92,6 +92,10 @@ pub enum CsrfFailure {
     TokenInvalid,
     /// The token was given twice, with different values.
     DuplicateToken,
+    /// The body the token had to be read from does not parse as its `Content-Type` says (a
+    /// multipart body without its boundary's structure), so no token can be taken from it
+    /// unambiguously.
+    MalformedBody,
     /// A one-time token used a second time.
     TokenReused,
     /// No session and no CSRF cookie: nothing the token could be bound to.
@@ -115,6 +119,7 @@ impl CsrfFailure {
             Self::TokenMissing => "csrf_token_missing",
             Self::TokenInvalid => "csrf_token_invalid",
             Self::DuplicateToken => "csrf_duplicate_token",
+            Self::MalformedBody => "csrf_malformed_body",
             Self::TokenReused => "csrf_token_reused",
             Self::NoBinding => "csrf_no_binding",
         }
@@ -136,6 +141,9 @@ impl CsrfFailure {
             Self::TokenMissing => "The CSRF token is missing.",
             Self::TokenInvalid => "The CSRF token is invalid.",
             Self::DuplicateToken => "The CSRF token was given more than once.",
+            Self::MalformedBody => {
+                "The request body does not parse as its Content-Type says (CSRF)."
+            }
             Self::TokenReused => "The CSRF token was already used.",
             Self::NoBinding => "The CSRF token has no session to match; reload the page.",
         }
@@ -344,7 +352,10 @@ impl CsrfPolicy {
             TokenMode::PerSession => self
                 .key
                 .render(binding, if self.bind_user { user } else { None }),
-            TokenMode::OneTime { .. } => self.key.render_once(binding, now),
+            TokenMode::OneTime { .. } => {
+                self.key
+                    .render_once(binding, if self.bind_user { user } else { None }, now)
+            }
         }
     }
 }

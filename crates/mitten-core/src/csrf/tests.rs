@@ -89,6 +89,27 @@ fn head_get_options_are_never_checked_but_every_other_method_is() {
             Precheck::Skip
         );
     }
+    // Every other standard method (the custom ones are below), cross-site, is refused.
+    for method in [
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::CONNECT,
+        Method::TRACE,
+    ] {
+        assert_eq!(
+            precheck_with(
+                &policy(CsrfConfig::new()),
+                method.clone(),
+                "/",
+                true,
+                &[("sec-fetch-site", "cross-site")]
+            ),
+            refused(CsrfFailure::CrossSite),
+            "{method}"
+        );
+    }
 }
 
 #[test]

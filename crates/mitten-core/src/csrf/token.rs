@@ -101,25 +101,27 @@ impl TokenKey {
         unmasked.len() == TOKEN_BYTES && self.token(binding, user).verifies(&unmasked)
     }
 
-    /// A one-time token that expires (flask-xsrf's per-request tokens), masked.
-    pub fn render_once(&self, binding: Binding<'_>, now: u64) -> String {
+    /// A one-time token that expires (flask-xsrf's per-request tokens), masked; bound to `user`
+    /// too when one is given, as flask-xsrf binds its tokens to the user.
+    pub fn render_once(&self, binding: Binding<'_>, user: Option<&str>, now: u64) -> String {
         let mut nonce = [0u8; 16];
         rand::rng().fill_bytes(&mut nonce);
         let mut token = [0u8; ONCE_BYTES];
         token[..16].copy_from_slice(&nonce);
         token[16..24].copy_from_slice(&now.to_be_bytes());
-        token[24..].copy_from_slice(self.once_mac(binding, &nonce, now).as_bytes());
+        token[24..].copy_from_slice(self.once_mac(binding, user, &nonce, now).as_bytes());
         let masked = mask(&token);
         token.zeroize();
         masked
     }
 
-    /// Checks a one-time token: binding, MAC and age. Returns its nonce, which the caller must
-    /// record as used (and refuse if it already was).
+    /// Checks a one-time token: binding, user, MAC and age. Returns its nonce, which the caller
+    /// must record as used (and refuse if it already was).
     pub fn verify_once(
         &self,
         masked: &str,
         binding: Binding<'_>,
+        user: Option<&str>,
         now: u64,
         max_age: u64,
     ) -> Option<[u8; 16]> {
@@ -130,13 +132,21 @@ impl TokenKey {
         let nonce: [u8; 16] = token[..16].try_into().ok()?;
         let issued = u64::from_be_bytes(token[16..24].try_into().ok()?);
         let mac_ok = self
-            .once_mac(binding, &nonce, issued)
+            .once_mac(binding, user, &nonce, issued)
             .verifies(&token[24..]);
         let fresh = issued <= now && now - issued <= max_age;
         (mac_ok && fresh).then_some(nonce)
     }
 
-    fn once_mac(&self, binding: Binding<'_>, nonce: &[u8; 16], issued: u64) -> Tag {
+    /// The MAC of a one-time token. Every part before the user has a fixed length, so the user
+    /// (last, empty for none) cannot be confused with them.
+    fn once_mac(
+        &self,
+        binding: Binding<'_>,
+        user: Option<&str>,
+        nonce: &[u8; 16],
+        issued: u64,
+    ) -> Tag {
         let (label, bytes) = binding.label_and_bytes();
         self.key.mac(&[
             b"once/",
@@ -146,6 +156,7 @@ impl TokenKey {
             b"/",
             nonce,
             &issued.to_be_bytes(),
+            user.unwrap_or_default().as_bytes(),
         ])
     }
 }
@@ -367,28 +378,45 @@ mod tests {
     fn one_time_tokens_expire_and_carry_a_nonce() {
         let key = key();
         let secret = CookieSecret::generate();
-        let token = key.render_once(secret.binding(), 1000);
+        let token = key.render_once(secret.binding(), None, 1000);
         assert!(
-            key.verify_once(&token, secret.binding(), 1000 + 3600, 3600)
+            key.verify_once(&token, secret.binding(), None, 1000 + 3600, 3600)
                 .is_some()
         );
         assert!(
-            key.verify_once(&token, secret.binding(), 1000 + 3601, 3600)
+            key.verify_once(&token, secret.binding(), None, 1000 + 3601, 3600)
                 .is_none(),
             "expired"
         );
         assert!(
-            key.verify_once(&token, secret.binding(), 999, 3600)
+            key.verify_once(&token, secret.binding(), None, 999, 3600)
                 .is_none(),
             "from the future"
         );
         assert!(
-            key.verify_once(&token, CookieSecret::generate().binding(), 1000, 3600)
+            key.verify_once(&token, CookieSecret::generate().binding(), None, 1000, 3600)
                 .is_none()
         );
         assert!(
             !key.verify(&token, secret.binding(), None),
             "not a plain token"
+        );
+    }
+
+    #[test]
+    fn one_time_tokens_bind_the_user_they_were_rendered_for() {
+        let key = key();
+        let secret = CookieSecret::generate();
+        let alice = key.render_once(secret.binding(), Some("alice"), 1000);
+        let verify = |token: &str, user| key.verify_once(token, secret.binding(), user, 1000, 3600);
+        assert!(verify(&alice, Some("alice")).is_some());
+        assert!(verify(&alice, Some("bob")).is_none(), "another user");
+        assert!(verify(&alice, None).is_none(), "signed out since");
+        let anonymous = key.render_once(secret.binding(), None, 1000);
+        assert!(verify(&anonymous, None).is_some());
+        assert!(
+            verify(&anonymous, Some("alice")).is_none(),
+            "signed in since"
         );
     }
 
