@@ -292,11 +292,15 @@ async fn attacker() -> String {
         let target = param(&q, "target");
         Html(format!(
             r#"<!doctype html><title>loading</title>
-<iframe src="{target}/" width="400" height="300"></iframe>
 <script>
   addEventListener("message", e => {{ if (e.data === "mitten-demo-framed") document.title = "framed"; }});
-  setTimeout(() => {{ if (document.title !== "framed") document.title = "not-framed"; }}, 6000);
-</script>"#
+  // Decided only once the frame has loaded (a page, or the browser's error page for a refused
+  // one), and a framed page's message has had time to arrive: never by a timer alone.
+  function loaded() {{
+    setTimeout(() => {{ if (document.title !== "framed") document.title = "not-framed"; }}, 1500);
+  }}
+</script>
+<iframe src="{target}/" width="400" height="300" onload="loaded()"></iframe>"#
         ))
     }
     async fn form(Query(q): Query<Vec<(String, String)>>) -> Html<String> {
@@ -442,8 +446,19 @@ struct Attacks {
 /// Runs every cross-site attack against a demo.
 async fn attack(chrome: &Chrome, demo: &Demo, evil: &str) -> Attacks {
     let target = demo.url();
+    let _ = chrome.network_events().await;
     chrome.goto(&format!("{evil}/frame?target={target}")).await;
-    let framed = chrome.title_among(&["framed", "not-framed"]).await == "framed";
+    let framing = chrome.title_among(&["framed", "not-framed"]).await;
+    assert!(
+        framing == "framed" || framing == "not-framed",
+        "the framing page decided after its frame loaded: {framing:?}"
+    );
+    let frame_requests = chrome.responses_to(&format!("{target}/")).await;
+    assert!(
+        frame_requests.iter().any(|r| r.status == Some(200)),
+        "the frame's request reached the demo: {frame_requests:?}"
+    );
+    let framed = framing == "framed";
 
     let form = cross_site_note(
         chrome,
@@ -480,10 +495,16 @@ async fn attack(chrome: &Chrome, demo: &Demo, evil: &str) -> Attacks {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // The page itself: the nonce'd script and the canary, read on the same load, so that a
+    // canary that did not run is known to be on a page that rendered.
     chrome.goto(&format!("{target}/")).await;
-    let canary = chrome
-        .eval("return document.documentElement.dataset.canary || null")
+    let scripts = chrome
+        .eval("const d = document.documentElement.dataset; return [d.nonce || null, d.canary || null]")
         .await;
+    assert_eq!(
+        scripts[0], "ok",
+        "the nonce'd inline script runs: {scripts}"
+    );
     Attacks {
         framed,
         form,
@@ -491,7 +512,7 @@ async fn attack(chrome: &Chrome, demo: &Demo, evil: &str) -> Attacks {
         no_cors_fetch,
         websocket_opened,
         websocket_refused,
-        canary_ran: canary == "ran",
+        canary_ran: scripts[1] == "ran",
     }
 }
 
@@ -666,6 +687,11 @@ async fn the_demo_works_by_clicking() {
         .await
         .expect("signed in");
     assert_eq!(user.text().await.expect("text"), "alice");
+    assert_eq!(
+        whoami(&chrome).await,
+        "alice",
+        "what /whoami tells a script"
+    );
     let after = cookie_values(&chrome, "__Host-mitten-session").await;
     assert_eq!(after.len(), 1);
     assert_ne!(before, after, "login changes the session cookie");
@@ -722,6 +748,31 @@ async fn the_demo_works_by_clicking() {
     // CSRF secret): never the logged-in one again.
     let after_logout = cookie_values(&chrome, "__Host-mitten-session").await;
     assert_ne!(after_logout, after, "the logged-in session is gone");
+    // And gone from the server: the logged-in cookie, put back, names no session.
+    let logged_in = after.first().expect("the cookie").clone();
+    chrome
+        .client
+        .add_cookie(
+            cookie::Cookie::build(("__Host-mitten-session", logged_in))
+                .domain("127.0.0.1")
+                .path("/")
+                .secure(true)
+                .http_only(true)
+                .same_site(cookie::SameSite::Lax)
+                .build(),
+        )
+        .await
+        .expect("the old cookie");
+    assert_eq!(
+        cookie_values(&chrome, "__Host-mitten-session").await,
+        after,
+        "the browser holds the logged-in cookie alone again"
+    );
+    assert_eq!(
+        whoami(&chrome).await,
+        Value::Null,
+        "the old session is over"
+    );
     let notes = notes(&demo).await;
     assert!(
         notes.contains(&"typed in a browser".to_owned())
@@ -758,6 +809,20 @@ async fn report_only_violations_reach_csp_report() {
         "the browser's violation report reached /csp-report"
     );
     chrome.close().await;
+}
+
+/// The user `/whoami` names for the browser's cookies, fetched by the page's script (a JSON
+/// endpoint: the guard serves it to scripts only).
+async fn whoami(chrome: &Chrome) -> Value {
+    chrome
+        .client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               fetch("/whoami").then(r => r.json()).then(j => done(j.user), e => done("failed: " + e));"#,
+            vec![],
+        )
+        .await
+        .expect("whoami")
 }
 
 async fn cookie_values(chrome: &Chrome, name: &str) -> Vec<String> {
