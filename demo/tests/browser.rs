@@ -185,6 +185,22 @@ impl Chrome {
         received_by(&events, suffix)
     }
 
+    /// The headers the browser sent (as DevTools' `requestWillBeSentExtraInfo` reports them, the
+    /// ones on the wire) with each request for a URL ending in `suffix` since the last read of
+    /// the log, names in lower case. Events are read for up to 10 s, until there is one.
+    async fn headers_sent_to(&self, suffix: &str) -> Vec<Vec<(String, String)>> {
+        let mut events = Vec::new();
+        for _ in 0..100 {
+            events.extend(self.network_events().await);
+            let sent = headers_sent(&events, suffix);
+            if !sent.is_empty() {
+                return sent;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Vec::new()
+    }
+
     /// Ends the browser session; dropping then stops ChromeDriver.
     async fn close(self) {
         let _ = self.client.clone().close().await;
@@ -214,6 +230,39 @@ struct Received {
     body_bytes: u64,
     /// Whether it finished loading or failed.
     ended: bool,
+}
+
+/// The headers sent with the requests for URLs ending in `suffix` among DevTools' network
+/// `events`, names in lower case.
+fn headers_sent(events: &[Value], suffix: &str) -> Vec<Vec<(String, String)>> {
+    events
+        .iter()
+        .filter(|event| event["method"] == "Network.requestWillBeSent")
+        .filter(|event| {
+            event["params"]["request"]["url"]
+                .as_str()
+                .is_some_and(|url| url.ends_with(suffix))
+        })
+        .filter_map(|event| {
+            let id = &event["params"]["requestId"];
+            events
+                .iter()
+                .find(|e| {
+                    e["method"] == "Network.requestWillBeSentExtraInfo"
+                        && e["params"]["requestId"] == *id
+                })
+                .and_then(|e| e["params"]["headers"].as_object())
+                .map(|headers| {
+                    headers
+                        .iter()
+                        .map(|(name, value)| {
+                            let value = value.as_str().unwrap_or_default().to_owned();
+                            (name.to_ascii_lowercase(), value)
+                        })
+                        .collect()
+                })
+        })
+        .collect()
 }
 
 /// The responses to the requests for URLs ending in `suffix` among DevTools' network `events`.
@@ -460,6 +509,15 @@ async fn attack(chrome: &Chrome, demo: &Demo, evil: &str) -> Attacks {
     );
     let framed = framing == "framed";
 
+    // The two forms differ in what the browser tells about where they come from: the first
+    // sends the attacker's origin and a `Referer`, the second (`no-referrer`) `Origin: null` and
+    // no `Referer`. Checked on the wire, so that the second is known to test what it says.
+    let header = |sent: &[(String, String)], name: &str| {
+        sent.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, value)| value.clone())
+    };
+    let _ = chrome.network_events().await;
     let form = cross_site_note(
         chrome,
         demo,
@@ -467,6 +525,15 @@ async fn attack(chrome: &Chrome, demo: &Demo, evil: &str) -> Attacks {
         "form-attack",
     )
     .await;
+    let sent = chrome.headers_sent_to("/notes").await;
+    let [sent] = sent.as_slice() else {
+        panic!("one form request: {sent:?}");
+    };
+    assert_eq!(header(sent, "origin").as_deref(), Some(evil), "{sent:?}");
+    assert!(
+        header(sent, "referer").is_some_and(|r| r.starts_with(evil)),
+        "{sent:?}"
+    );
     let no_referrer = cross_site_note(
         chrome,
         demo,
@@ -474,6 +541,12 @@ async fn attack(chrome: &Chrome, demo: &Demo, evil: &str) -> Attacks {
         "noreferrer-attack",
     )
     .await;
+    let sent = chrome.headers_sent_to("/notes").await;
+    let [sent] = sent.as_slice() else {
+        panic!("one no-referrer form request: {sent:?}");
+    };
+    assert_eq!(header(sent, "origin").as_deref(), Some("null"), "{sent:?}");
+    assert_eq!(header(sent, "referer"), None, "{sent:?}");
     let no_cors_fetch = cross_site_note(
         chrome,
         demo,
