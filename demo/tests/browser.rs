@@ -525,7 +525,7 @@ async fn attack(chrome: &Chrome, demo: &Demo, evil: &str) -> Attacks {
         "form-attack",
     )
     .await;
-    let sent = chrome.headers_sent_to("/notes").await;
+    let sent = chrome.headers_sent_to(&format!("{target}/notes")).await;
     let [sent] = sent.as_slice() else {
         panic!("one form request: {sent:?}");
     };
@@ -541,7 +541,7 @@ async fn attack(chrome: &Chrome, demo: &Demo, evil: &str) -> Attacks {
         "noreferrer-attack",
     )
     .await;
-    let sent = chrome.headers_sent_to("/notes").await;
+    let sent = chrome.headers_sent_to(&format!("{target}/notes")).await;
     let [sent] = sent.as_slice() else {
         panic!("one no-referrer form request: {sent:?}");
     };
@@ -891,7 +891,8 @@ async fn whoami(chrome: &Chrome) -> Value {
         .client
         .execute_async(
             r#"const done = arguments[arguments.length - 1];
-               fetch("/whoami").then(r => r.json()).then(j => done(j.user), e => done("failed: " + e));"#,
+               fetch("/whoami").then(r => r.ok ? r.json() : Promise.reject(r.status))
+                 .then(j => done("user" in j ? j.user : "no user field"), e => done("failed: " + e));"#,
             vec![],
         )
         .await

@@ -98,13 +98,10 @@ where
     let mut joined: Option<bytes::BytesMut> = None;
     while let Some(frame) = body.frame().await {
         // Trailers are not data; as before, they are not passed on.
-        let frame =
-            frame.map_err(
-                |error| match error.is::<http_body_util::LengthLimitError>() {
-                    true => BodyReadError::TooLarge,
-                    false => BodyReadError::Failed,
-                },
-            )?;
+        let frame = frame.map_err(|error| match over_a_limit(&*error) {
+            true => BodyReadError::TooLarge,
+            false => BodyReadError::Failed,
+        })?;
         let Ok(data) = frame.into_data() else {
             continue;
         };
@@ -120,6 +117,13 @@ where
         }
     }
     Ok(joined.map_or_else(|| first.unwrap_or_default(), bytes::BytesMut::freeze))
+}
+
+/// Whether a body's error is a length limit's: this read's, or one a layer outside put on the
+/// body (tower-http's `RequestBodyLimitLayer`), which reaches here wrapped (in `axum::Error`).
+fn over_a_limit(error: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(error), |error| error.source())
+        .any(|error| error.is::<http_body_util::LengthLimitError>())
 }
 
 /// The values of `_csrf_token` in a urlencoded body, as `form_urlencoded` would give them.

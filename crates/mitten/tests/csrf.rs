@@ -284,6 +284,55 @@ async fn report_only_passes_a_body_over_the_read_limit_whole() {
 }
 
 #[tokio::test]
+async fn enforcing_mode_reads_a_chunked_body_for_its_token() {
+    // The length of a chunked body is unknown until its end: report-only mode passes it on
+    // unread, enforcing mode reads it (to the limit) and decides.
+    let addr = serve(app(Config::strict(), CsrfConfig::new().body_limit(64))).await;
+    let chunked = |body: &str| {
+        format!(
+            "POST /echo HTTP/1.1\r\nhost: {addr}\r\nsec-fetch-site: same-origin\r\n\
+             content-type: application/x-www-form-urlencoded\r\ntransfer-encoding: chunked\r\n\
+             accept: application/json\r\nconnection: close\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+            body.len()
+        )
+    };
+    // A token in the body and no session: refused for having nothing to bind it to, which is
+    // only known once the token was found (unread, it would be `csrf_token_missing`).
+    let token_no_session = chunked("a=1&_csrf_token=abc");
+    let response = mitten_testkit::exchange_until_closed(addr, token_no_session.as_bytes()).await;
+    assert!(response.starts_with("HTTP/1.1 403"), "{response}");
+    assert!(
+        response.contains(r#""error":"csrf_no_binding""#),
+        "{response}"
+    );
+    let too_large = chunked(&"a".repeat(100));
+    let response = mitten_testkit::exchange_until_closed(addr, too_large.as_bytes()).await;
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+}
+
+#[tokio::test]
+async fn a_body_stopped_by_a_limit_outside_is_too_large_not_broken() {
+    // tower-http's limit, around the routes, stops a chunked body (its length unknown until its
+    // end) while Mitten reads it for the token: the error reaches Mitten wrapped in axum's.
+    let app = app(Config::strict(), CsrfConfig::new())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(32));
+    let addr = serve(app).await;
+    let body = "a".repeat(100);
+    let request = format!(
+        "POST /echo HTTP/1.1\r\nhost: {addr}\r\nsec-fetch-site: same-origin\r\n\
+         content-type: application/x-www-form-urlencoded\r\ntransfer-encoding: chunked\r\n\
+         accept: application/json\r\nconnection: close\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    let response = mitten_testkit::exchange_until_closed(addr, request.as_bytes()).await;
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(
+        response.contains(r#""error":"payload_too_large""#),
+        "{response}"
+    );
+}
+
+#[tokio::test]
 async fn a_body_that_breaks_off_is_a_bad_request_not_a_large_one() {
     let addr = serve(app(Config::strict(), CsrfConfig::new())).await;
     // A chunk-size line that is not hexadecimal: the body fails after its first chunk.

@@ -77,7 +77,7 @@ async fn refusals_are_logged_without_tokens_cookies_or_bodies() {
     .expect("the only subscriber of this test binary");
 
     let addr = serve(app(CsrfConfig::new().body_limit(1_024))).await;
-    let report_only = serve(app(CsrfConfig::new().report_only())).await;
+    let report_only = serve(app(CsrfConfig::new().report_only().body_limit(1_024))).await;
     let mut client = Client::new(addr);
     let token = client.token().await;
     let cookies = client.cookie_header();
@@ -175,6 +175,19 @@ async fn refusals_are_logged_without_tokens_cookies_or_bodies() {
     .await
     .expect("post");
     assert_eq!(let_through.status().as_u16(), 200);
+    // Report-only, a body over the limit: let through unread, and logged.
+    let unread = send(
+        report_only,
+        vec![
+            ("sec-fetch-site", "same-origin".to_owned()),
+            ("cookie", cookies.clone()),
+            form_type.clone(),
+        ],
+        format!("{form}&pad={}", "p".repeat(2_000)),
+    )
+    .await
+    .expect("post");
+    assert_eq!(unread.status().as_u16(), 200);
     // The JSON guard's refusal.
     let json = http
         .get(format!("http://{addr}/api/notes"))
@@ -196,6 +209,7 @@ async fn refusals_are_logged_without_tokens_cookies_or_bodies() {
         "reason=\"csrf_token_invalid\"",
         "reason=\"payload_too_large\"",
         "reason=\"csrf_duplicate_token\"",
+        "reason=\"csrf_body_not_read\"",
         "reason=\"json_destination\"",
         "method=POST path=\"/echo\"",
     ] {

@@ -161,8 +161,9 @@ impl CsrfConfig {
     /// Logs what would be refused, and refuses nothing: for rolling out. A body the token would
     /// have to be read from that is, or may be (its length unknown), over the
     /// [`body_limit`](Self::body_limit) is passed on unread, logged as `csrf_body_not_read`. Only
-    /// a session store that cannot be reached, or a body that breaks off while it is read, is
-    /// still answered with an error (503, 400): neither request could be served anyway.
+    /// a session store that cannot be reached, a body that breaks off while it is read, or one
+    /// longer than its announced length (which a server's own framing refuses first) is still
+    /// answered with an error (503, 400, 413): none of them could be served anyway.
     pub fn report_only(mut self) -> Self {
         self.report_only = true;
         self
@@ -189,7 +190,7 @@ impl CsrfConfig {
 
     /// Binds tokens to the session's user too, one-time tokens included (as flask-xsrf does): a
     /// token rendered before a user signed in, or for another user, is refused even when the
-    /// session keeps its secret.
+    /// session keeps its secret. An empty user ID counts as no user.
     pub fn bind_to_user(mut self) -> Self {
         self.bind_user = true;
         self

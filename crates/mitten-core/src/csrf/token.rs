@@ -138,8 +138,9 @@ impl TokenKey {
         (mac_ok && fresh).then_some(nonce)
     }
 
-    /// The MAC of a one-time token. Every part before the user has a fixed length, so the user
-    /// (last, empty for none) cannot be confused with them.
+    /// The MAC of a one-time token. The parts before the user cannot run into it: the two labels
+    /// differ at their first byte and all that follows them has a fixed length, so the user comes
+    /// last, as in the per-session token. As there, no user and an empty user ID are the same.
     fn once_mac(
         &self,
         binding: Binding<'_>,
