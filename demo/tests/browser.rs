@@ -232,26 +232,38 @@ struct Received {
     ended: bool,
 }
 
-/// The headers sent with the requests for URLs ending in `suffix` among DevTools' network
-/// `events`, names in lower case.
-fn headers_sent(events: &[Value], suffix: &str) -> Vec<Vec<(String, String)>> {
+/// The IDs of the requests for URLs ending in `suffix` among DevTools' network `events`.
+fn requests_to<'a>(events: &'a [Value], suffix: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
     events
         .iter()
         .filter(|event| event["method"] == "Network.requestWillBeSent")
-        .filter(|event| {
+        .filter(move |event| {
             event["params"]["request"]["url"]
                 .as_str()
                 .is_some_and(|url| url.ends_with(suffix))
         })
-        .filter_map(|event| {
-            let id = &event["params"]["requestId"];
-            events
-                .iter()
-                .find(|e| {
-                    e["method"] == "Network.requestWillBeSentExtraInfo"
-                        && e["params"]["requestId"] == *id
-                })
-                .and_then(|e| e["params"]["headers"].as_object())
+        .map(|event| &event["params"]["requestId"])
+}
+
+/// The params of the `method` events of request `id` among DevTools' network `events`.
+fn events_of<'a>(
+    events: &'a [Value],
+    id: &'a Value,
+    method: &'a str,
+) -> impl Iterator<Item = &'a Value> + 'a {
+    events
+        .iter()
+        .filter(move |e| e["method"] == method && e["params"]["requestId"] == *id)
+        .map(|e| &e["params"])
+}
+
+/// The headers sent with the requests for URLs ending in `suffix` among DevTools' network
+/// `events`, names in lower case.
+fn headers_sent(events: &[Value], suffix: &str) -> Vec<Vec<(String, String)>> {
+    requests_to(events, suffix)
+        .filter_map(|id| {
+            events_of(events, id, "Network.requestWillBeSentExtraInfo")
+                .find_map(|params| params["headers"].as_object())
                 .map(|headers| {
                     headers
                         .iter()
@@ -267,36 +279,20 @@ fn headers_sent(events: &[Value], suffix: &str) -> Vec<Vec<(String, String)>> {
 
 /// The responses to the requests for URLs ending in `suffix` among DevTools' network `events`.
 fn received_by(events: &[Value], suffix: &str) -> Vec<Received> {
-    fn of<'a>(
-        events: &'a [Value],
-        id: &'a Value,
-        method: &'a str,
-    ) -> impl Iterator<Item = &'a Value> + 'a {
-        events
-            .iter()
-            .filter(move |e| e["method"] == method && e["params"]["requestId"] == *id)
-            .map(|e| &e["params"])
-    }
-    events
-        .iter()
-        .filter(|event| event["method"] == "Network.requestWillBeSent")
-        .filter(|event| {
-            event["params"]["request"]["url"]
-                .as_str()
-                .is_some_and(|url| url.ends_with(suffix))
-        })
-        .map(|event| {
-            let id = &event["params"]["requestId"];
-            let failed = of(events, id, "Network.loadingFailed").next();
+    requests_to(events, suffix)
+        .map(|id| {
+            let failed = events_of(events, id, "Network.loadingFailed").next();
             Received {
-                status: of(events, id, "Network.responseReceivedExtraInfo")
+                status: events_of(events, id, "Network.responseReceivedExtraInfo")
                     .find_map(|p| p["statusCode"].as_u64()),
                 blocked: failed.map(|p| p["blockedReason"].as_str().unwrap_or("failed").to_owned()),
-                body_bytes: of(events, id, "Network.dataReceived")
+                body_bytes: events_of(events, id, "Network.dataReceived")
                     .filter_map(|p| p["dataLength"].as_u64())
                     .sum(),
                 ended: failed.is_some()
-                    || of(events, id, "Network.loadingFinished").next().is_some(),
+                    || events_of(events, id, "Network.loadingFinished")
+                        .next()
+                        .is_some(),
             }
         })
         .collect()

@@ -256,14 +256,13 @@ async fn report_only_passes_a_body_over_the_read_limit_whole() {
         CsrfConfig::new().report_only().body_limit(64),
     ))
     .await;
-    let form = "application/x-www-form-urlencoded";
     let body: String = (0..1_000u32)
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();
     // Announced by its length: passed on unread, as it came.
     let response = reqwest::Client::new()
         .post(format!("http://{addr}/echo"))
-        .header("content-type", form)
+        .header("content-type", "application/x-www-form-urlencoded")
         .header("sec-fetch-site", "same-origin")
         .body(body.clone())
         .send()
@@ -272,15 +271,39 @@ async fn report_only_passes_a_body_over_the_read_limit_whole() {
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.text().await.expect("body"), body);
     // Chunked, on the wire (its length is unknown until its end): the same.
-    let request = format!(
-        "POST /echo HTTP/1.1\r\nhost: {addr}\r\nsec-fetch-site: same-origin\r\n\
-         content-type: {form}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n\
-         {:x}\r\n{body}\r\n0\r\n\r\n",
-        body.len()
-    );
+    let request = chunked_post(addr, &one_chunk(&body));
     let response = mitten_testkit::exchange_until_closed(addr, request.as_bytes()).await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.ends_with(&format!("\r\n\r\n{body}")), "{response}");
+}
+
+/// A same-origin urlencoded POST to `/echo` as it goes on the wire, its body sent chunked as
+/// `chunks` (the framing written out), asking for a refusal as JSON.
+fn chunked_post(addr: std::net::SocketAddr, chunks: &str) -> String {
+    format!(
+        "POST /echo HTTP/1.1\r\nhost: {addr}\r\nsec-fetch-site: same-origin\r\n\
+         content-type: application/x-www-form-urlencoded\r\ntransfer-encoding: chunked\r\n\
+         accept: application/json\r\nconnection: close\r\n\r\n{chunks}"
+    )
+}
+
+/// `body` framed as one chunk and the last.
+fn one_chunk(body: &str) -> String {
+    format!("{:x}\r\n{body}\r\n0\r\n\r\n", body.len())
+}
+
+/// Sends `request` on a connection of its own and checks the refusal read back: its status line
+/// and the reason in its JSON body.
+async fn assert_refused(addr: std::net::SocketAddr, request: &str, status: u16, reason: &str) {
+    let response = mitten_testkit::exchange_until_closed(addr, request.as_bytes()).await;
+    assert!(
+        response.starts_with(&format!("HTTP/1.1 {status} ")),
+        "{response}"
+    );
+    assert!(
+        response.contains(&format!(r#""error":"{reason}""#)),
+        "{response}"
+    );
 }
 
 #[tokio::test]
@@ -288,26 +311,12 @@ async fn enforcing_mode_reads_a_chunked_body_for_its_token() {
     // The length of a chunked body is unknown until its end: report-only mode passes it on
     // unread, enforcing mode reads it (to the limit) and decides.
     let addr = serve(app(Config::strict(), CsrfConfig::new().body_limit(64))).await;
-    let chunked = |body: &str| {
-        format!(
-            "POST /echo HTTP/1.1\r\nhost: {addr}\r\nsec-fetch-site: same-origin\r\n\
-             content-type: application/x-www-form-urlencoded\r\ntransfer-encoding: chunked\r\n\
-             accept: application/json\r\nconnection: close\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
-            body.len()
-        )
-    };
     // A token in the body and no session: refused for having nothing to bind it to, which is
     // only known once the token was found (unread, it would be `csrf_token_missing`).
-    let token_no_session = chunked("a=1&_csrf_token=abc");
-    let response = mitten_testkit::exchange_until_closed(addr, token_no_session.as_bytes()).await;
-    assert!(response.starts_with("HTTP/1.1 403"), "{response}");
-    assert!(
-        response.contains(r#""error":"csrf_no_binding""#),
-        "{response}"
-    );
-    let too_large = chunked(&"a".repeat(100));
-    let response = mitten_testkit::exchange_until_closed(addr, too_large.as_bytes()).await;
-    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    let token_no_session = chunked_post(addr, &one_chunk("a=1&_csrf_token=abc"));
+    assert_refused(addr, &token_no_session, 403, "csrf_no_binding").await;
+    let too_large = chunked_post(addr, &one_chunk(&"a".repeat(100)));
+    assert_refused(addr, &too_large, 413, "payload_too_large").await;
 }
 
 #[tokio::test]
@@ -317,36 +326,16 @@ async fn a_body_stopped_by_a_limit_outside_is_too_large_not_broken() {
     let app = app(Config::strict(), CsrfConfig::new())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(32));
     let addr = serve(app).await;
-    let body = "a".repeat(100);
-    let request = format!(
-        "POST /echo HTTP/1.1\r\nhost: {addr}\r\nsec-fetch-site: same-origin\r\n\
-         content-type: application/x-www-form-urlencoded\r\ntransfer-encoding: chunked\r\n\
-         accept: application/json\r\nconnection: close\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
-        body.len()
-    );
-    let response = mitten_testkit::exchange_until_closed(addr, request.as_bytes()).await;
-    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
-    assert!(
-        response.contains(r#""error":"payload_too_large""#),
-        "{response}"
-    );
+    let request = chunked_post(addr, &one_chunk(&"a".repeat(100)));
+    assert_refused(addr, &request, 413, "payload_too_large").await;
 }
 
 #[tokio::test]
 async fn a_body_that_breaks_off_is_a_bad_request_not_a_large_one() {
     let addr = serve(app(Config::strict(), CsrfConfig::new())).await;
     // A chunk-size line that is not hexadecimal: the body fails after its first chunk.
-    let request = format!(
-        "POST /echo HTTP/1.1\r\nhost: {addr}\r\nsec-fetch-site: same-origin\r\n\
-         content-type: application/x-www-form-urlencoded\r\ntransfer-encoding: chunked\r\n\
-         accept: application/json\r\n\r\n3\r\na=1\r\nzz\r\n"
-    );
-    let response = mitten_testkit::exchange_until_closed(addr, request.as_bytes()).await;
-    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
-    assert!(
-        response.contains(r#""error":"body_unreadable""#),
-        "{response}"
-    );
+    let request = chunked_post(addr, "3\r\na=1\r\nzz\r\n");
+    assert_refused(addr, &request, 400, "body_unreadable").await;
 }
 
 #[tokio::test]
@@ -380,34 +369,15 @@ async fn one_time_tokens_cannot_be_replayed() {
     ))
     .await;
     let mut client = Client::new(addr);
-    let same_origin = [
-        ("sec-fetch-site", "same-origin"),
-        ("accept", "application/json"),
-    ];
-    let form = "application/x-www-form-urlencoded";
 
     // Rendering a token starts the session that remembers the used ones.
     let token = client.token().await;
     assert!(client.cookies.get("__Host-mitten-session").is_some());
     let second_token = client.token().await;
     assert_ne!(token, second_token, "a fresh token per render");
-    let first = client
-        .post(
-            "/echo",
-            form,
-            format!("_csrf_token={token}").into_bytes(),
-            &same_origin,
-        )
-        .await;
+    let first = client.post_token("/echo", &token).await;
     assert_eq!(first.status().as_u16(), 200);
-    let replay = client
-        .post(
-            "/echo",
-            form,
-            format!("_csrf_token={token}").into_bytes(),
-            &same_origin,
-        )
-        .await;
+    let replay = client.post_token("/echo", &token).await;
     assert_eq!(replay.status().as_u16(), 403);
     assert!(
         replay
@@ -416,14 +386,7 @@ async fn one_time_tokens_cannot_be_replayed() {
             .expect("body")
             .contains("csrf_token_reused")
     );
-    let other = client
-        .post(
-            "/echo",
-            form,
-            format!("_csrf_token={second_token}").into_bytes(),
-            &same_origin,
-        )
-        .await;
+    let other = client.post_token("/echo", &second_token).await;
     assert_eq!(
         other.status().as_u16(),
         200,
@@ -522,33 +485,12 @@ async fn one_time_tokens_used_at_once_are_all_remembered() {
 async fn user_bound_tokens_follow_the_user() {
     let addr = serve(app(Config::strict(), CsrfConfig::new().bind_to_user())).await;
     let mut client = Client::new(addr);
-    let same_origin = [
-        ("sec-fetch-site", "same-origin"),
-        ("accept", "application/json"),
-    ];
-    let form = "application/x-www-form-urlencoded";
     let anonymous = client.token().await;
-    let login = client
-        .post(
-            "/login",
-            form,
-            format!("_csrf_token={anonymous}").into_bytes(),
-            &same_origin,
-        )
-        .await;
+    let login = client.post_token("/login", &anonymous).await;
     assert_eq!(login.status().as_u16(), 200);
     let token = client.token().await;
     assert_eq!(
-        client
-            .post(
-                "/echo",
-                form,
-                format!("_csrf_token={token}").into_bytes(),
-                &same_origin
-            )
-            .await
-            .status()
-            .as_u16(),
+        client.post_token("/echo", &token).await.status().as_u16(),
         200
     );
     // The pre-login token is dead after login. Both the user and the secret changed here (the
@@ -556,12 +498,7 @@ async fn user_bound_tokens_follow_the_user() {
     // `user_bound_tokens_die_with_the_user_change_alone` and the demo's `login_flow`.
     assert_eq!(
         client
-            .post(
-                "/echo",
-                form,
-                format!("_csrf_token={anonymous}").into_bytes(),
-                &same_origin
-            )
+            .post_token("/echo", &anonymous)
             .await
             .status()
             .as_u16(),
@@ -574,11 +511,6 @@ async fn user_bound_tokens_follow_the_user() {
 /// tokens alike. Without it (the control) the same token passes.
 #[tokio::test]
 async fn user_bound_tokens_die_with_the_user_change_alone() {
-    let same_origin = [
-        ("sec-fetch-site", "same-origin"),
-        ("accept", "application/json"),
-    ];
-    let form = "application/x-www-form-urlencoded";
     for mode in [TokenMode::PerSession, TokenMode::OneTime { max_age: 600 }] {
         for bind_to_user in [true, false] {
             let csrf = CsrfConfig::new().mode(mode);
@@ -590,23 +522,9 @@ async fn user_bound_tokens_die_with_the_user_change_alone() {
             let mut client = Client::new(serve(app(Config::strict(), csrf)).await);
             let for_sign_in = client.token().await;
             let rendered_before = client.token().await;
-            let signed_in = client
-                .post(
-                    "/set-user",
-                    form,
-                    format!("_csrf_token={for_sign_in}").into_bytes(),
-                    &same_origin,
-                )
-                .await;
+            let signed_in = client.post_token("/set-user", &for_sign_in).await;
             assert_eq!(signed_in.status().as_u16(), 200, "{mode:?}");
-            let after = client
-                .post(
-                    "/echo",
-                    form,
-                    format!("_csrf_token={rendered_before}").into_bytes(),
-                    &same_origin,
-                )
-                .await;
+            let after = client.post_token("/echo", &rendered_before).await;
             let (status, body) = (after.status().as_u16(), after.text().await.expect("body"));
             match bind_to_user {
                 true => {
@@ -616,14 +534,7 @@ async fn user_bound_tokens_die_with_the_user_change_alone() {
                 false => assert_eq!(status, 200, "{mode:?} without bind_to_user: {body}"),
             }
             let fresh = client.token().await;
-            let now = client
-                .post(
-                    "/echo",
-                    form,
-                    format!("_csrf_token={fresh}").into_bytes(),
-                    &same_origin,
-                )
-                .await;
+            let now = client.post_token("/echo", &fresh).await;
             assert_eq!(
                 now.status().as_u16(),
                 200,

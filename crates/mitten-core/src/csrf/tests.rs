@@ -75,19 +75,21 @@ fn same_origin_fetch_metadata_goes_on_to_the_token() {
     );
 }
 
+/// The default policy's first answer to a cross-site request with `method`.
+fn cross_site_with(method: Method) -> Precheck {
+    precheck_with(
+        &policy(CsrfConfig::new()),
+        method,
+        "/",
+        true,
+        &[("sec-fetch-site", "cross-site")],
+    )
+}
+
 #[test]
 fn head_get_options_are_never_checked_but_every_other_method_is() {
     for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
-        assert_eq!(
-            precheck_with(
-                &policy(CsrfConfig::new()),
-                method,
-                "/",
-                true,
-                &[("sec-fetch-site", "cross-site")]
-            ),
-            Precheck::Skip
-        );
+        assert_eq!(cross_site_with(method.clone()), Precheck::Skip, "{method}");
     }
     // Every other standard method (the custom ones are below), cross-site, is refused.
     for method in [
@@ -99,13 +101,7 @@ fn head_get_options_are_never_checked_but_every_other_method_is() {
         Method::TRACE,
     ] {
         assert_eq!(
-            precheck_with(
-                &policy(CsrfConfig::new()),
-                method.clone(),
-                "/",
-                true,
-                &[("sec-fetch-site", "cross-site")]
-            ),
+            cross_site_with(method.clone()),
             refused(CsrfFailure::CrossSite),
             "{method}"
         );
@@ -117,13 +113,7 @@ fn custom_trace_propfind_and_lower_case_methods_are_unsafe() {
     for method in ["TRACE", "PROPFIND", "FOO", "post", "Patch", "QUERY"] {
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         assert_eq!(
-            precheck_with(
-                &policy(CsrfConfig::new()),
-                method.clone(),
-                "/",
-                true,
-                &[("sec-fetch-site", "cross-site")]
-            ),
+            cross_site_with(method.clone()),
             refused(CsrfFailure::CrossSite),
             "{method}"
         );

@@ -60,6 +60,23 @@ impl Client {
         response.text().await.expect("body")
     }
 
+    /// POSTs `token` alone as a same-origin form to `path`, asking for a refusal as JSON (whose
+    /// `error` names the reason).
+    pub(crate) async fn post_token(&mut self, path: &str, token: &str) -> reqwest::Response {
+        let same_origin = [
+            ("sec-fetch-site", "same-origin"),
+            ("accept", "application/json"),
+        ];
+        let body = format!("_csrf_token={token}").into_bytes();
+        self.post(
+            path,
+            "application/x-www-form-urlencoded",
+            body,
+            &same_origin,
+        )
+        .await
+    }
+
     pub(crate) async fn post(
         &mut self,
         path: &str,
