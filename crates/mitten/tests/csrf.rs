@@ -338,19 +338,33 @@ async fn a_body_that_breaks_off_is_a_bad_request_not_a_large_one() {
     assert_refused(addr, &request, 400, "body_unreadable").await;
 }
 
+/// A `POST /echo` to call the app in process, with `headers` beside its `Host`.
+fn echo_post(
+    headers: &[(&str, &str)],
+    body: axum::body::Body,
+) -> axum::http::Request<axum::body::Body> {
+    headers
+        .iter()
+        .fold(
+            axum::http::Request::post("/echo").header("host", "127.0.0.1"),
+            |request, (name, value)| request.header(*name, *value),
+        )
+        .body(body)
+        .expect("request")
+}
+
 #[tokio::test]
 async fn a_broken_multipart_body_is_refused_as_malformed_not_as_a_duplicate() {
     use tower::ServiceExt as _;
     let app = app(Config::strict(), CsrfConfig::new());
     // Opened by its boundary, never closed.
-    let request = axum::http::Request::post("/echo")
-        .header("host", "127.0.0.1")
-        .header("sec-fetch-site", "same-origin")
-        .header("content-type", "multipart/form-data; boundary=XYZ")
-        .body(axum::body::Body::from(
-            "--XYZ\r\ncontent-disposition: form-data; name=\"_csrf_token\"\r\n\r\nabc",
-        ))
-        .expect("request");
+    let request = echo_post(
+        &[
+            ("sec-fetch-site", "same-origin"),
+            ("content-type", "multipart/form-data; boundary=XYZ"),
+        ],
+        "--XYZ\r\ncontent-disposition: form-data; name=\"_csrf_token\"\r\n\r\nabc".into(),
+    );
     let response = app.oneshot(request).await.expect("response");
     assert_eq!(response.status().as_u16(), 403);
     assert_eq!(
@@ -658,12 +672,8 @@ async fn a_refusal_of_a_body_without_a_length_ends_the_connection() {
     // request: the body has not ended, so it is there, unread.
     let app = app(Config::strict(), CsrfConfig::new());
     let refuse = |body: axum::body::Body| {
-        let request = axum::http::Request::post("/echo")
-            .header("host", "127.0.0.1")
-            .header("sec-fetch-site", "cross-site")
-            .body(body)
-            .expect("request");
-        app.clone().oneshot(request)
+        app.clone()
+            .oneshot(echo_post(&[("sec-fetch-site", "cross-site")], body))
     };
     let unannounced = refuse(axum::body::Body::from("a=1"))
         .await
@@ -679,12 +689,13 @@ async fn a_refusal_of_a_body_without_a_length_ends_the_connection() {
 async fn refusals_carry_a_typed_reason_and_a_json_body() {
     use tower::ServiceExt as _;
     let app = app(Config::strict(), CsrfConfig::new());
-    let request = axum::http::Request::post("/echo")
-        .header("host", "127.0.0.1")
-        .header("sec-fetch-site", "cross-site")
-        .header("accept", "application/json")
-        .body(axum::body::Body::from("x"))
-        .expect("request");
+    let request = echo_post(
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("accept", "application/json"),
+        ],
+        "x".into(),
+    );
     let response = app.oneshot(request).await.expect("response");
     assert_eq!(response.status().as_u16(), 403);
     assert_eq!(
