@@ -1,7 +1,10 @@
 //! The CSRF tier-1 decision on arbitrary Sec-Fetch-Site, Origin and Referer values: no panic,
 //! and nothing but this site's own origin (or same-origin Fetch Metadata) ever gets through.
 //! Also without a public origin and with no usable Host (the request's own origin unknown):
-//! then no Origin or Referer can ever pass.
+//! then no Origin or Referer can ever pass. The first byte picks the request: a POST, or a
+//! WebSocket handshake (HTTP/1.1's `GET` with `Upgrade`, or HTTP/2's `CONNECT`), which tier 1
+//! alone judges: it opens only for this site, or for a client that sends neither `Origin` nor
+//! `Sec-Fetch-Site` (no browser).
 #![no_main]
 
 use http::{HeaderMap, HeaderValue, Method, Uri};
@@ -10,6 +13,7 @@ use mitten_core::csrf::{CsrfConfig, Precheck};
 use mitten_core::{ConnectionInfo, Origin, RequestView};
 
 fuzz_target!(|data: &[u8]| {
+    let Some((&selector, data)) = data.split_first() else { return };
     let policy = CsrfConfig::new().public_origin("https://app.example").build().expect("valid");
     let mut headers = HeaderMap::new();
     for (i, chunk) in data.split(|&b| b == b'\n').take(4).enumerate() {
@@ -18,10 +22,20 @@ fuzz_target!(|data: &[u8]| {
             headers.append(name, value);
         }
     }
+    let method = match selector % 3 {
+        0 => Method::POST,
+        1 => {
+            headers.insert("upgrade", HeaderValue::from_static("websocket"));
+            Method::GET
+        }
+        _ => Method::CONNECT,
+    };
+    let handshake = method != Method::POST;
     let uri = Uri::from_static("/notes");
-    let view = RequestView { method: &Method::POST, uri: &uri, headers: &headers, connection: ConnectionInfo::default() };
+    let view = RequestView { method: &method, uri: &uri, headers: &headers, connection: ConnectionInfo::default() };
     let sites: Vec<&HeaderValue> = headers.get_all("sec-fetch-site").iter().collect();
     let origins: Vec<&HeaderValue> = headers.get_all("origin").iter().collect();
+    let ours = Origin::parse("https://app.example").expect("origin");
 
     // Own origin unknown: whatever the browser's Sec-Fetch-Site says is all that can pass.
     let unknown = CsrfConfig::new().build().expect("valid");
@@ -32,14 +46,30 @@ fuzz_target!(|data: &[u8]| {
     });
     assert!(calls <= 1, "the own origin was worked out {calls} times");
     if matches!(verdict, Precheck::NeedToken | Precheck::Skip) {
-        assert!(matches!(sites.as_slice(), [site] if site.as_bytes() == b"same-origin"), "{verdict:?}");
+        let no_browser = handshake && sites.is_empty() && origins.is_empty();
+        assert!(
+            no_browser || matches!(sites.as_slice(), [site] if site.as_bytes() == b"same-origin"),
+            "{verdict:?}"
+        );
     }
 
     let verdict = policy.precheck(&view, true, || None);
+    if handshake {
+        // Never sent on to the token tier: a browser sends no token with a handshake.
+        assert_ne!(verdict, Precheck::NeedToken);
+        if verdict == Precheck::Skip {
+            match (sites.as_slice(), origins.as_slice()) {
+                ([site], _) => assert_eq!(site.as_bytes(), b"same-origin"),
+                ([], [origin]) => assert_eq!(Origin::parse(origin.to_str().expect("ascii")).ok(), Some(ours)),
+                ([], []) => {}
+                _ => panic!("several Sec-Fetch-Site or Origin headers got through"),
+            }
+        }
+        return;
+    }
     if verdict != Precheck::NeedToken {
         return;
     }
-    let ours = Origin::parse("https://app.example").expect("origin");
     match (sites.as_slice(), origins.as_slice()) {
         ([site], _) => assert_eq!(site.as_bytes(), b"same-origin"),
         ([], [origin]) => assert_eq!(Origin::parse(origin.to_str().expect("ascii")).ok(), Some(ours)),

@@ -226,7 +226,7 @@ pub(crate) fn prepare<B>(
         connection: mitten_core::ConnectionInfo::default(),
     };
     let unsafe_method = !mitten_core::csrf::is_safe_method(view.method);
-    let examined = unsafe_method || mitten_core::csrf::is_websocket_upgrade(&view);
+    let examined = unsafe_method || mitten_core::csrf::is_websocket_handshake(&view);
     let precheck = if examined {
         view.connection = crate::service::connection_info(request);
         csrf.precheck(&view, secure, || policy.request_origin(&view))

@@ -7,7 +7,8 @@
 //!
 //! 1. **Origin** ([`OriginVerdict`]): `Sec-Fetch-Site`, else `Origin` compared
 //!    exactly with the app's public origin, else on HTTPS a strict `Referer`. A failure here is
-//!    final. WebSocket upgrades get this tier too (cross-site WebSocket hijacking).
+//!    final. WebSocket handshakes, over HTTP/1.1 and HTTP/2, get this tier alone (cross-site
+//!    WebSocket hijacking): see [`is_websocket_handshake`].
 //! 2. **Token**: an HMAC of the session (or of a `__Host-` cookie secret when there is no session),
 //!    masked per render against BREACH, compared in constant time, read from `X-CSRF-Token`
 //!    (`X-CSRFToken`, `X-XSRF-Token`), or the `_csrf_token` field of a form or multipart body, or
@@ -182,7 +183,8 @@ impl std::fmt::Debug for CsrfPolicy {
 /// What to do before looking at the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precheck {
-    /// Not checked: a safe method, an exempt path, or a WebSocket upgrade from this site.
+    /// Not checked: a safe method, an exempt path, or a WebSocket handshake from this site (or
+    /// from a client that is no browser).
     Skip,
     /// Refused by tier 1.
     Refuse(CsrfFailure),
@@ -216,15 +218,43 @@ pub fn form_may_carry_token(method_attribute: &str) -> bool {
     method_attribute.eq_ignore_ascii_case("post")
 }
 
-/// A WebSocket handshake (`GET` with `Upgrade: websocket`). A request of another method with
-/// that header is no handshake, and is checked as its method is.
-pub fn is_websocket_upgrade(view: &RequestView<'_>) -> bool {
-    *view.method == Method::GET
-        && view
-            .headers
-            .get_all(http::header::UPGRADE)
-            .iter()
-            .any(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+/// A WebSocket handshake: HTTP/1.1's `GET` with `Upgrade: websocket`, or a `CONNECT`, which is
+/// how a browser opens a WebSocket over HTTP/2 (RFC 8441's extended `CONNECT`, with `:protocol
+/// websocket`) or HTTP/3 (RFC 9220). A request of another method with `Upgrade: websocket` is no
+/// handshake, and is checked as its method is.
+///
+/// Tier 1 alone judges a handshake: no browser sends a CSRF token with one. Any `CONNECT` may
+/// be judged so, whatever its `:protocol`, because a page has no other way to make a browser
+/// send one: the Fetch standard forbids the method to `fetch()` and forms cannot use it, and the
+/// handshakes browsers do make for pages (WebSockets, WebTransport) carry `Origin`.
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue, Method, Uri};
+/// use mitten_core::csrf::is_websocket_handshake;
+/// use mitten_core::{ConnectionInfo, RequestView};
+///
+/// let uri = Uri::from_static("/ws");
+/// let none = HeaderMap::new();
+/// let mut upgrade = HeaderMap::new();
+/// upgrade.insert("upgrade", HeaderValue::from_static("websocket"));
+/// let view = |method, headers| RequestView {
+///     method,
+///     uri: &uri,
+///     headers,
+///     connection: ConnectionInfo::default(),
+/// };
+/// assert!(is_websocket_handshake(&view(&Method::GET, &upgrade)));
+/// assert!(is_websocket_handshake(&view(&Method::CONNECT, &none)));
+/// assert!(!is_websocket_handshake(&view(&Method::POST, &upgrade)));
+/// ```
+pub fn is_websocket_handshake(view: &RequestView<'_>) -> bool {
+    *view.method == Method::CONNECT
+        || (*view.method == Method::GET
+            && view
+                .headers
+                .get_all(http::header::UPGRADE)
+                .iter()
+                .any(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket")))
 }
 
 impl CsrfPolicy {
@@ -293,8 +323,8 @@ impl CsrfPolicy {
         secure: bool,
         computed: impl FnOnce() -> Option<Origin>,
     ) -> Precheck {
-        let upgrade = is_websocket_upgrade(view);
-        if is_safe_method(view.method) && !upgrade {
+        let handshake = is_websocket_handshake(view);
+        if is_safe_method(view.method) && !handshake {
             return Precheck::Skip;
         }
         if self.exempt.iter().any(|p| p.matches(view.path()))
@@ -315,7 +345,7 @@ impl CsrfPolicy {
             OriginVerdict::Refuse(failure) => Precheck::Refuse(failure),
             // A browser always sends Origin on a WebSocket handshake: without one, it is not a
             // browser, and no cross-site page is involved.
-            _ if upgrade => Precheck::Skip,
+            _ if handshake => Precheck::Skip,
             OriginVerdict::SameOrigin if !self.token => Precheck::Skip,
             OriginVerdict::NoSignal if !self.token => Precheck::Refuse(CsrfFailure::NoOriginSignal),
             OriginVerdict::RefererMissing

@@ -477,6 +477,40 @@ fn upgrade_header_on_an_unsafe_method_is_no_websocket_handshake() {
     );
 }
 
+/// HTTP/2's WebSocket handshake is a `CONNECT` (RFC 8441): judged by tier 1 alone, as the
+/// HTTP/1.1 one, with and without tokens. Before, it needed a token no browser sends with it.
+#[test]
+fn connect_is_judged_as_a_websocket_handshake() {
+    for config in [CsrfConfig::new(), CsrfConfig::new().without_token()] {
+        let p = policy(config);
+        let connect = |headers: &[(&'static str, &'static str)]| {
+            precheck_with(&p, Method::CONNECT, "/ws", true, headers)
+        };
+        assert_eq!(
+            connect(&[("sec-fetch-site", "same-origin"), ("origin", PUBLIC)]),
+            Precheck::Skip
+        );
+        assert_eq!(connect(&[("origin", PUBLIC)]), Precheck::Skip);
+        // No Origin: not a browser.
+        assert_eq!(connect(&[]), Precheck::Skip);
+        assert_eq!(
+            connect(&[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://evil.example")
+            ]),
+            refused(CsrfFailure::CrossSite)
+        );
+        assert_eq!(
+            connect(&[("origin", "https://evil.example")]),
+            refused(CsrfFailure::CrossOrigin)
+        );
+        assert_eq!(
+            connect(&[("origin", "null")]),
+            refused(CsrfFailure::NullOrigin)
+        );
+    }
+}
+
 /// A POST to `p` (built without a public origin), asking for the request's own origin (`own`)
 /// and counting the calls.
 fn precheck_computed(
