@@ -3,7 +3,7 @@
 //! `CONNECT` with `:protocol websocket` (RFC 8441), which `axum::serve` accepts. A handshake from
 //! this site opens a socket that carries messages through the layer; one from another site, or
 //! from an opaque origin, is refused before the handler; one without `Origin` is not a
-//! browser's, and opens.
+//! browser's, and opens. A `CONNECT` that is no WebSocket's needs a token.
 
 #![allow(clippy::panic)] // A test fails by panicking.
 
@@ -23,13 +23,13 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio_tungstenite::tungstenite;
 
 /// An echo socket at `/ws`, for either handshake (`any`: HTTP/2's is a `CONNECT`), behind
-/// Mitten with sessions and CSRF protection, served by `axum::serve` on a real socket.
-async fn serve_echo() -> SocketAddr {
+/// Mitten with sessions and CSRF protection by `csrf`, served by `axum::serve` on a real socket.
+async fn serve_echo(csrf: CsrfConfig) -> SocketAddr {
     let sessions = Sessions::new(MemoryStore::new(100), SessionConfig::new()).expect("valid");
     let mitten = Mitten::new(Config::strict())
         .expect("valid")
         .with_sessions(sessions)
-        .with_csrf(CsrfConfig::new())
+        .with_csrf(csrf)
         .expect("valid");
     let app = Router::new()
         .route(
@@ -79,16 +79,24 @@ async fn http2(
     send
 }
 
-/// Opens `/ws` over HTTP/2 with `headers`. On `200` it sends a message over the socket and
-/// returns the status with the echo; otherwise the status with the refusal's reason (asked for
-/// in JSON, whose `error` names it: a 403 alone could be for something else).
+/// Opens `/ws` over HTTP/2 with a WebSocket's extended `CONNECT` and `headers` (see
+/// [`connect_over_http2`]).
 async fn open_over_http2(addr: SocketAddr, headers: &[(&str, &str)]) -> (StatusCode, String) {
+    let mut all = vec![("sec-websocket-version", "13")];
+    all.extend_from_slice(headers);
+    connect_over_http2(addr, &all).await
+}
+
+/// Sends an extended `CONNECT` for `/ws` with `:protocol websocket` and `headers` over HTTP/2.
+/// On `200` it sends a message over the socket and returns the status with the echo; otherwise
+/// the status with the refusal's reason (asked for in JSON, whose `error` names it: a 403 alone
+/// could be for something else).
+async fn connect_over_http2(addr: SocketAddr, headers: &[(&str, &str)]) -> (StatusCode, String) {
     let mut send = http2(addr).await;
     let mut request = Request::builder()
         .method(Method::CONNECT)
         .uri(format!("http://{addr}/ws"))
         .extension(hyper::ext::Protocol::from_static("websocket"))
-        .header("sec-websocket-version", "13")
         .header("accept", "application/json");
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -132,76 +140,115 @@ where
     }
 }
 
-/// Opens `/ws` with HTTP/1.1's handshake and `headers`; returns the status line's code.
-async fn open_over_http1(addr: SocketAddr, headers: &[(&str, &str)]) -> u16 {
+/// Opens `/ws` with HTTP/1.1's handshake and `headers`, asking for a refusal in JSON; returns
+/// the status line's code and what follows the head.
+async fn open_over_http1(addr: SocketAddr, headers: &[(&str, &str)]) -> (u16, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let mut request = format!(
         "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Accept: application/json\r\n"
     );
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
     stream.write_all(request.as_bytes()).await.expect("write");
-    let mut buffer = vec![0u8; 1024];
-    let read = stream.read(&mut buffer).await.expect("read");
-    String::from_utf8_lossy(&buffer[..read])
+    // The head, then as much of the body as it announces (a 101 has none).
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 1024];
+    let (head, body) = loop {
+        let text = String::from_utf8_lossy(&response).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                break (head.to_owned(), body.to_owned());
+            }
+        }
+        match stream.read(&mut buffer).await.expect("read") {
+            0 => panic!("the connection closed mid-response: {text}"),
+            read => response.extend_from_slice(&buffer[..read]),
+        }
+    };
+    let code = head
         .split_whitespace()
         .nth(1)
         .and_then(|code| code.parse().ok())
-        .unwrap_or(0)
+        .unwrap_or(0);
+    (code, body)
 }
 
-/// What the page of another site sends: Chromium's handshake headers from `localhost`.
+/// What the page of another site (`localhost`) makes a browser with Fetch Metadata send.
 const CROSS_SITE: [(&str, &str); 3] = [
     ("origin", "http://localhost:9"),
     ("sec-fetch-site", "cross-site"),
     ("sec-fetch-mode", "websocket"),
 ];
 
+/// The refusals of another site's page, by Fetch Metadata, by its Origin alone (a browser
+/// without Fetch Metadata), and of an opaque origin (a sandboxed frame), with their reasons.
+const REFUSED: [(&[(&str, &str)], &str); 3] = [
+    (&CROSS_SITE, "csrf_cross_site"),
+    (&[("origin", "http://localhost:9")], "csrf_cross_origin"),
+    (&[("origin", "null")], "csrf_null_origin"),
+];
+
 #[tokio::test]
 async fn a_websocket_over_http2_opens_from_this_site_only() {
-    let addr = serve_echo().await;
-    let own = format!("http://{addr}");
-    let same_origin = [
-        ("origin", own.as_str()),
-        ("sec-fetch-site", "same-origin"),
-        ("sec-fetch-mode", "websocket"),
-    ];
-    assert_eq!(
-        open_over_http2(addr, &same_origin).await,
-        (StatusCode::OK, "ping".to_owned()),
-        "the site's own page opens its socket, and messages pass the layer"
-    );
-    // Another site's page, by Fetch Metadata; by its Origin alone (a browser without Fetch
-    // Metadata); and an opaque origin (a sandboxed frame).
-    let refused = [
-        (&CROSS_SITE[..], "csrf_cross_site"),
-        (&[("origin", "http://localhost:9")][..], "csrf_cross_origin"),
-        (&[("origin", "null")][..], "csrf_null_origin"),
-    ];
-    for (headers, reason) in refused {
+    let opened = (StatusCode::OK, "ping".to_owned());
+    for csrf in [CsrfConfig::new(), CsrfConfig::new().without_token()] {
+        let addr = serve_echo(csrf).await;
+        let own = format!("http://{addr}");
+        let same_origin = [
+            ("origin", own.as_str()),
+            ("sec-fetch-site", "same-origin"),
+            ("sec-fetch-mode", "websocket"),
+        ];
         assert_eq!(
-            open_over_http2(addr, headers).await,
-            (StatusCode::FORBIDDEN, reason.to_owned()),
-            "{headers:?}"
+            open_over_http2(addr, &same_origin).await,
+            opened,
+            "the site's own page opens its socket, and messages pass the layer"
         );
+        // A browser without Fetch Metadata.
+        assert_eq!(open_over_http2(addr, &same_origin[..1]).await, opened);
+        for (headers, reason) in REFUSED {
+            assert_eq!(
+                open_over_http2(addr, headers).await,
+                (StatusCode::FORBIDDEN, reason.to_owned()),
+                "{headers:?}"
+            );
+        }
+        // A client without Origin is no browser: no page of another site is behind it.
+        assert_eq!(open_over_http2(addr, &[]).await, opened);
     }
-    // A client without Origin is no browser: no page of another site is behind it.
+    // A CONNECT without `Sec-WebSocket-Version` is no WebSocket handshake: checked as any
+    // unsafe request, it needs a token.
+    let addr = serve_echo(CsrfConfig::new()).await;
+    let own = format!("http://{addr}");
     assert_eq!(
-        open_over_http2(addr, &[]).await,
-        (StatusCode::OK, "ping".to_owned())
+        connect_over_http2(addr, &[("origin", own.as_str())]).await,
+        (StatusCode::FORBIDDEN, "csrf_token_missing".to_owned())
     );
 }
 
 #[tokio::test]
 async fn the_http1_handshake_is_judged_the_same_way() {
-    let addr = serve_echo().await;
+    let addr = serve_echo(CsrfConfig::new()).await;
     let own = format!("http://{addr}");
     let same_origin = [("origin", own.as_str()), ("sec-fetch-site", "same-origin")];
-    assert_eq!(open_over_http1(addr, &same_origin).await, 101);
-    assert_eq!(open_over_http1(addr, &CROSS_SITE).await, 403);
-    assert_eq!(open_over_http1(addr, &[("origin", "null")]).await, 403);
-    assert_eq!(open_over_http1(addr, &[]).await, 101);
+    assert_eq!(open_over_http1(addr, &same_origin).await.0, 101);
+    for (headers, reason) in REFUSED {
+        let (code, body) = open_over_http1(addr, headers).await;
+        assert_eq!(code, 403, "{headers:?}");
+        let refusal: serde_json::Value = serde_json::from_str(&body).expect("a JSON refusal");
+        assert_eq!(refusal["error"], reason, "{headers:?}");
+    }
+    assert_eq!(open_over_http1(addr, &[]).await.0, 101);
 }

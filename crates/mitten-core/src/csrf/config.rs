@@ -137,14 +137,18 @@ impl CsrfConfig {
     }
 
     /// Origin checks only, no token (Go's `CrossOriginProtection`, tower-http's `csrf`).
-    /// Requests without Fetch Metadata and `Origin` are then refused.
+    /// Requests without Fetch Metadata and `Origin` are then refused, but for a WebSocket
+    /// handshake: every browser sends `Origin` with one, and one without it is no browser's
+    /// ([`is_websocket_handshake`](super::is_websocket_handshake)).
     pub fn without_token(mut self) -> Self {
         self.token = false;
         self
     }
 
     /// Refuses HTTPS requests that carry neither `Origin` nor `Referer` even with a valid token
-    /// (by default the token decides for them).
+    /// (by default the token decides for them). A WebSocket handshake, which carries no token,
+    /// is still judged by its origin alone
+    /// ([`is_websocket_handshake`](super::is_websocket_handshake)).
     pub fn require_referer_on_https(mut self) -> Self {
         self.accept_missing_referer_with_token = false;
         self

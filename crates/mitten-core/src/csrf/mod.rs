@@ -218,15 +218,20 @@ pub fn form_may_carry_token(method_attribute: &str) -> bool {
     method_attribute.eq_ignore_ascii_case("post")
 }
 
-/// A WebSocket handshake: HTTP/1.1's `GET` with `Upgrade: websocket`, or a `CONNECT`, which is
-/// how a browser opens a WebSocket over HTTP/2 (RFC 8441's extended `CONNECT`, with `:protocol
-/// websocket`) or HTTP/3 (RFC 9220). A request of another method with `Upgrade: websocket` is no
-/// handshake, and is checked as its method is.
+/// A WebSocket handshake: HTTP/1.1's `GET` with `Upgrade: websocket`, or a `CONNECT` with
+/// `Sec-WebSocket-Version`, which is how a browser opens a WebSocket over HTTP/2 (RFC 8441's
+/// extended `CONNECT`, whose `:protocol websocket` is a pseudo-header, not in the map; §5
+/// requires `Sec-WebSocket-Version` of it) and HTTP/3 (RFC 9220). A request of another method
+/// with these headers, or a `CONNECT` without `Sec-WebSocket-Version`, is no handshake, and is
+/// checked as its method is.
 ///
-/// Tier 1 alone judges a handshake: no browser sends a CSRF token with one. Any `CONNECT` may
-/// be judged so, whatever its `:protocol`, because a page has no other way to make a browser
-/// send one: the Fetch standard forbids the method to `fetch()` and forms cannot use it, and the
-/// handshakes browsers do make for pages (WebSockets, WebTransport) carry `Origin`.
+/// Tier 1 alone judges a handshake: no browser sends a CSRF token with one, and every browser
+/// sends `Origin` with one. A handshake with neither `Origin` nor `Sec-Fetch-Site` is no
+/// browser's, and is not asked for a token, even with
+/// [`without_token`](CsrfConfig::without_token) or
+/// [`require_referer_on_https`](CsrfConfig::require_referer_on_https). Judging a `CONNECT` so
+/// gives a page nothing: it has no other way to make a browser send one (the Fetch standard
+/// forbids the method to `fetch()`, and forms cannot use it).
 ///
 /// ```
 /// use http::{HeaderMap, HeaderValue, Method, Uri};
@@ -237,6 +242,8 @@ pub fn form_may_carry_token(method_attribute: &str) -> bool {
 /// let none = HeaderMap::new();
 /// let mut upgrade = HeaderMap::new();
 /// upgrade.insert("upgrade", HeaderValue::from_static("websocket"));
+/// let mut version = HeaderMap::new();
+/// version.insert("sec-websocket-version", HeaderValue::from_static("13"));
 /// let view = |method, headers| RequestView {
 ///     method,
 ///     uri: &uri,
@@ -244,17 +251,22 @@ pub fn form_may_carry_token(method_attribute: &str) -> bool {
 ///     connection: ConnectionInfo::default(),
 /// };
 /// assert!(is_websocket_handshake(&view(&Method::GET, &upgrade)));
-/// assert!(is_websocket_handshake(&view(&Method::CONNECT, &none)));
+/// assert!(is_websocket_handshake(&view(&Method::CONNECT, &version)));
+/// assert!(!is_websocket_handshake(&view(&Method::CONNECT, &none)));
 /// assert!(!is_websocket_handshake(&view(&Method::POST, &upgrade)));
 /// ```
 pub fn is_websocket_handshake(view: &RequestView<'_>) -> bool {
-    *view.method == Method::CONNECT
-        || (*view.method == Method::GET
+    if *view.method == Method::GET {
+        view.headers
+            .get_all(http::header::UPGRADE)
+            .iter()
+            .any(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+    } else {
+        *view.method == Method::CONNECT
             && view
                 .headers
-                .get_all(http::header::UPGRADE)
-                .iter()
-                .any(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket")))
+                .contains_key(http::header::SEC_WEBSOCKET_VERSION)
+    }
 }
 
 impl CsrfPolicy {

@@ -477,14 +477,18 @@ fn upgrade_header_on_an_unsafe_method_is_no_websocket_handshake() {
     );
 }
 
-/// HTTP/2's WebSocket handshake is a `CONNECT` (RFC 8441): judged by tier 1 alone, as the
-/// HTTP/1.1 one, with and without tokens. Before, it needed a token no browser sends with it.
+/// HTTP/2's WebSocket handshake is a `CONNECT` with `Sec-WebSocket-Version` (RFC 8441): judged by
+/// tier 1 alone, as the HTTP/1.1 one, with and without tokens. Before, it needed a token no
+/// browser sends with it. A `CONNECT` without that header is no handshake.
 #[test]
 fn connect_is_judged_as_a_websocket_handshake() {
+    const VERSION: (&str, &str) = ("sec-websocket-version", "13");
     for config in [CsrfConfig::new(), CsrfConfig::new().without_token()] {
         let p = policy(config);
         let connect = |headers: &[(&'static str, &'static str)]| {
-            precheck_with(&p, Method::CONNECT, "/ws", true, headers)
+            let mut all = vec![VERSION];
+            all.extend_from_slice(headers);
+            precheck_with(&p, Method::CONNECT, "/ws", true, &all)
         };
         assert_eq!(
             connect(&[("sec-fetch-site", "same-origin"), ("origin", PUBLIC)]),
@@ -501,6 +505,10 @@ fn connect_is_judged_as_a_websocket_handshake() {
             refused(CsrfFailure::CrossSite)
         );
         assert_eq!(
+            connect(&[("sec-fetch-site", "same-site"), ("origin", PUBLIC)]),
+            refused(CsrfFailure::SameSite)
+        );
+        assert_eq!(
             connect(&[("origin", "https://evil.example")]),
             refused(CsrfFailure::CrossOrigin)
         );
@@ -509,6 +517,19 @@ fn connect_is_judged_as_a_websocket_handshake() {
             refused(CsrfFailure::NullOrigin)
         );
     }
+    // Without `Sec-WebSocket-Version`, a CONNECT is checked as any unsafe method.
+    let plain = |config: CsrfConfig, headers: &[(&'static str, &'static str)]| {
+        precheck_with(&policy(config), Method::CONNECT, "/ws", true, headers)
+    };
+    assert_eq!(
+        plain(CsrfConfig::new(), &[("origin", PUBLIC)]),
+        Precheck::NeedToken
+    );
+    // Over HTTPS with no origin signal at all: refused, where a handshake would open.
+    assert_eq!(
+        plain(CsrfConfig::new().without_token(), &[]),
+        refused(CsrfFailure::RefererMissing)
+    );
 }
 
 /// A POST to `p` (built without a public origin), asking for the request's own origin (`own`)
