@@ -131,6 +131,17 @@ pub async fn mitten_bytes() -> Router {
     )
 }
 
+/// A control for the in-process figures: bare axum behind a layer that does nothing but pass the
+/// request on (`MapRequestLayer` with the identity), added with `Router::layer` as Mitten's is.
+/// What it adds to bare axum is what axum charges any layer (it boxes the layered route's
+/// future and clones its service per request); what Mitten's headers-only stack adds beyond it
+/// is the header path's own cost through axum.
+pub fn pass_through() -> Router {
+    bare().layer(tower::util::MapRequestLayer::new(|request: Request| {
+        request
+    }))
+}
+
 /// Mitten's headers only (strict, with a fresh nonce).
 pub fn mitten_headers() -> Router {
     let mitten = mitten::Mitten::new(mitten::Config::strict()).expect("valid");
@@ -230,9 +241,10 @@ pub fn peer_full() -> Router {
 /// A `Router` called as a service before `with_state` turns each handler into a route, and
 /// applies every layer to it, on every request; `axum::serve` calls `with_state(())` once, so
 /// the in-process benchmarks do too (without it they would measure the layers being built).
-pub fn all() -> [(&'static str, Router); 5] {
+pub fn all() -> [(&'static str, Router); 6] {
     [
         ("bare axum", bare()),
+        ("a pass-through layer", pass_through()),
         ("mitten headers", mitten_headers()),
         ("peer headers (axum-helmet + nonce)", peer_headers()),
         ("mitten full", mitten_full()),
