@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use mitten::files::UploadPolicy;
 use mitten::{JsonGuard, JsonGuardLayer};
 
@@ -77,7 +77,8 @@ pub(crate) fn routes(state: AppState, json_guard: bool) -> Router {
             "/csp-report",
             post(endpoints::csp_report).layer(DefaultBodyLimit::max(endpoints::MAX_REPORT_BYTES)),
         )
-        .route("/ws", get(endpoints::websocket))
+        // `any`: over HTTP/2 the handshake is a CONNECT.
+        .route("/ws", any(endpoints::websocket))
         .route(
             "/upload",
             post(uploads::upload).layer(DefaultBodyLimit::max(

@@ -1,10 +1,11 @@
 //! `POST /hooks/echo` (a webhook, exempt from CSRF), `POST /csp-report` (violation reports) and
-//! `GET /ws` (a WebSocket echo; cross-site upgrades are refused by the CSRF layer).
+//! `/ws` (a WebSocket echo, over HTTP/1.1 or HTTP/2; cross-site handshakes are refused by the
+//! CSRF layer).
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header::CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode, Version, header::CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -52,9 +53,13 @@ pub(crate) async fn csp_report(headers: HeaderMap, body: Bytes) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// A WebSocket that echoes text and binary messages.
-pub(crate) async fn websocket(upgrade: WebSocketUpgrade) -> impl IntoResponse {
-    upgrade.on_upgrade(echo)
+/// A WebSocket that echoes text and binary messages: HTTP/1.1's `GET` handshake, or HTTP/2's
+/// extended `CONNECT` (RFC 8441). Logs which one opened it.
+pub(crate) async fn websocket(version: Version, upgrade: WebSocketUpgrade) -> impl IntoResponse {
+    upgrade.on_upgrade(move |socket| {
+        tracing::info!(target: "mitten_demo", ?version, "WebSocket opened");
+        echo(socket)
+    })
 }
 
 async fn echo(mut socket: WebSocket) {

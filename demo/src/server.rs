@@ -76,7 +76,9 @@ pub(crate) async fn serve(
                         )
                     }
                 });
-            let builder = auto::Builder::new(TokioExecutor::new());
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            // WebSockets over HTTP/2 (RFC 8441's extended CONNECT), as `axum::serve` allows.
+            builder.http2().enable_connect_protocol();
             match tls {
                 Some(acceptor) => match acceptor.accept(stream).await {
                     Ok(stream) => {

@@ -374,7 +374,9 @@ fetch("{target}/notes", {{ method: "POST", mode: "no-cors", credentials: "includ
         ))
     }
     async fn websocket(Query(q): Query<Vec<(String, String)>>) -> Html<String> {
-        let target = param(&q, "target").replacen("https://", "wss://", 1);
+        let target = param(&q, "target")
+            .replacen("https://", "wss://", 1)
+            .replacen("http://", "ws://", 1);
         Html(format!(
             r#"<!doctype html><title>connecting</title><script>
 const ws = new WebSocket("{target}/ws");
@@ -483,9 +485,50 @@ struct Attacks {
     form: Landed,
     no_referrer: Landed,
     no_cors_fetch: Landed,
-    websocket_opened: bool,
-    websocket_refused: bool,
+    websocket: WebSocketAttack,
     canary_ran: bool,
+}
+
+/// What a cross-site WebSocket did against one demo.
+struct WebSocketAttack {
+    opened: bool,
+    /// Mitten refused its handshake, and logged so.
+    refused: bool,
+    /// The handshake's method, read from the line Mitten logged for it (a refusal, or in
+    /// report-only mode a refusal it would make): `CONNECT` if the browser opened the socket
+    /// over HTTP/2 (RFC 8441), `GET` over HTTP/1.1.
+    method: Option<&'static str>,
+}
+
+/// Opens the attacker's page that opens a WebSocket to the demo's `/ws`, and waits (5 s at
+/// most) for the line Mitten logs when it judges the handshake.
+async fn cross_site_websocket(chrome: &Chrome, demo: &Demo, evil: &str) -> WebSocketAttack {
+    const METHODS: [&str; 2] = ["CONNECT", "GET"];
+    let refused = [CSRF_REFUSED[0], CSRF_REFUSED[1], "/ws"];
+    let judged = |method| ["CSRF check ", CSRF_REFUSED[1], "/ws", method];
+    let refusals = demo.count_logged(&refused);
+    let judged_before = METHODS.map(|method| demo.count_logged(&judged(method)));
+    chrome
+        .goto(&format!("{evil}/ws?target={}", demo.url()))
+        .await;
+    let opened = chrome.title_among(&["ws-open", "ws-refused"]).await == "ws-open";
+    let mut method = None;
+    for _ in 0..50 {
+        method = METHODS
+            .into_iter()
+            .zip(judged_before)
+            .find(|(method, before)| demo.count_logged(&judged(method)) > *before)
+            .map(|(method, _)| method);
+        if method.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    WebSocketAttack {
+        opened,
+        refused: demo.count_logged(&refused) > refusals,
+        method,
+    }
 }
 
 /// Runs every cross-site attack against a demo.
@@ -551,18 +594,7 @@ async fn attack(chrome: &Chrome, demo: &Demo, evil: &str) -> Attacks {
     )
     .await;
 
-    let refused = [CSRF_REFUSED[0], CSRF_REFUSED[1], "/ws"];
-    let refusals = demo.count_logged(&refused);
-    chrome.goto(&format!("{evil}/ws?target={target}")).await;
-    let websocket_opened = chrome.title_among(&["ws-open", "ws-refused"]).await == "ws-open";
-    let mut websocket_refused = false;
-    for _ in 0..if websocket_opened { 1 } else { 50 } {
-        websocket_refused = demo.count_logged(&refused) > refusals;
-        if websocket_refused {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let websocket = cross_site_websocket(chrome, demo, evil).await;
 
     // The page itself: the nonce'd script and the canary, read on the same load, so that a
     // canary that did not run is known to be on a page that rendered.
@@ -579,8 +611,7 @@ async fn attack(chrome: &Chrome, demo: &Demo, evil: &str) -> Attacks {
         form,
         no_referrer,
         no_cors_fetch,
-        websocket_opened,
-        websocket_refused,
+        websocket,
         canary_ran: scripts[1] == "ran",
     }
 }
@@ -624,10 +655,13 @@ async fn attacks_fail_against_mitten_and_succeed_without_it() {
         "a no-cors fetch POST is refused"
     );
     assert!(
-        !attacks.websocket_opened,
+        !attacks.websocket.opened,
         "a cross-site WebSocket does not open"
     );
-    assert!(attacks.websocket_refused, "Mitten refused its handshake");
+    assert!(attacks.websocket.refused, "Mitten refused its handshake");
+    // The demo allows WebSockets over HTTP/2 and Chromium uses them (an HTTP/1.1 handshake is
+    // the test below): the handshake refused was an extended CONNECT.
+    assert_eq!(attacks.websocket.method, Some("CONNECT"), "over HTTP/2");
 
     let control = Demo::start(&["--addr", "127.0.0.1:0", "--tls", "--danger-unprotected"]);
     let attacks = attack(&chrome, &control, &evil).await;
@@ -652,9 +686,35 @@ async fn attacks_fail_against_mitten_and_succeed_without_it() {
         "control: and the no-cors fetch"
     );
     assert!(
-        attacks.websocket_opened,
+        attacks.websocket.opened,
         "control: without origin checks the cross-site WebSocket opens"
     );
+    assert_eq!(
+        attacks.websocket.method,
+        Some("CONNECT"),
+        "control: over HTTP/2"
+    );
+    chrome.close().await;
+}
+
+/// The same cross-site WebSocket over HTTP/1.1: against the demo on plain HTTP, where Chromium
+/// has no HTTP/2 (it speaks it only over TLS), its handshake is a `GET` with `Upgrade`.
+#[tokio::test]
+async fn a_cross_site_websocket_over_http1_does_not_open_either() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
+    let Some(chrome) = Chrome::start().await else {
+        return;
+    };
+    let evil = attacker().await;
+    let protected = Demo::start(&["--addr", "127.0.0.1:0"]);
+    let websocket = cross_site_websocket(&chrome, &protected, &evil).await;
+    assert!(!websocket.opened, "a cross-site WebSocket does not open");
+    assert!(websocket.refused, "Mitten refused its handshake");
+    assert_eq!(websocket.method, Some("GET"), "over HTTP/1.1");
+    let control = Demo::start(&["--addr", "127.0.0.1:0", "--danger-unprotected"]);
+    let websocket = cross_site_websocket(&chrome, &control, &evil).await;
+    assert!(websocket.opened, "control: the cross-site WebSocket opens");
+    assert_eq!(websocket.method, Some("GET"), "control: over HTTP/1.1");
     chrome.close().await;
 }
 
@@ -793,6 +853,31 @@ async fn the_demo_works_by_clicking() {
         .await
         .expect("fetch");
     assert_eq!(status, 201);
+
+    // The page's own WebSocket opens, over HTTP/2 (the demo allows it, Chromium prefers it),
+    // and echoes: no token is asked of a handshake from this site.
+    let echo = chrome
+        .client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               const ws = new WebSocket(location.origin.replace("https://", "wss://") + "/ws");
+               ws.onopen = () => ws.send("ping");
+               ws.onmessage = (event) => { done(event.data); ws.close(); };
+               ws.onerror = () => done("error");"#,
+            vec![],
+        )
+        .await
+        .expect("websocket");
+    assert_eq!(echo, "ping");
+    let mut over_http2 = false;
+    for _ in 0..50 {
+        over_http2 = demo.count_logged(&["WebSocket opened", "HTTP/2.0"]) > 0;
+        if over_http2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(over_http2, "the demo logged the socket as HTTP/2's");
 
     // Upload, by choosing a file and clicking.
     let file = std::env::temp_dir().join(format!("mitten-upload-{}.txt", std::process::id()));

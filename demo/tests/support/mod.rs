@@ -30,7 +30,7 @@ impl Demo {
         std::fs::create_dir_all(&temp).expect("the demo's temporary directory");
         let mut child = Command::new(env!("CARGO_BIN_EXE_mitten-demo"))
             .args(args)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "warn,mitten_demo=info")
             .env("TMPDIR", &temp)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
