@@ -54,7 +54,7 @@ pub(crate) async fn csp_report(headers: HeaderMap, body: Bytes) -> Response {
 }
 
 /// A WebSocket that echoes text and binary messages: HTTP/1.1's `GET` handshake, or HTTP/2's
-/// extended `CONNECT` (RFC 8441). Logs which one opened it.
+/// extended `CONNECT` (RFC 8441). Logs the HTTP version of each socket it opens.
 pub(crate) async fn websocket(version: Version, upgrade: WebSocketUpgrade) -> impl IntoResponse {
     upgrade.on_upgrade(move |socket| {
         tracing::info!(target: "mitten_demo", ?version, "WebSocket opened");

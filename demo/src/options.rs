@@ -30,7 +30,7 @@ usage: mitten-demo [OPTIONS]
   --data-dir DIR            where uploads are stored (default: a fresh temporary directory)
   --csp-report-only         send the CSP as Content-Security-Policy-Report-Only, reporting to /csp-report
   --danger-unprotected      TESTS ONLY, debug builds only: no CSP, framing allowed, no CORP or
-                            nosniff, no CSRF check, no JSON guard (the browser suite's control)
+                            nosniff, CSRF report-only, no JSON guard (the browser suite's control)
   -h, --help                this text
 ";
 

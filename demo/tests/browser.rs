@@ -374,13 +374,21 @@ fetch("{target}/notes", {{ method: "POST", mode: "no-cors", credentials: "includ
         ))
     }
     /// Opens a WebSocket to `target`. Chromium opens one over HTTP/2 only on an HTTP/2
-    /// connection it already holds to that origin, for this page's site (its pool is
-    /// partitioned by the top-level site), so over TLS the page first fetches from the target.
+    /// connection it already holds to that origin for this page's site (its pool is partitioned
+    /// by the top-level site) and in the socket's credentials mode, so over TLS the page first
+    /// fetches from the target with credentials; the fetch fails (the demo's CORP), but only
+    /// once the connection and its settings are there.
     async fn websocket(Query(q): Query<Vec<(String, String)>>) -> Html<String> {
         let target = param(&q, "target");
         let socket = target
             .replacen("https://", "wss://", 1)
             .replacen("http://", "ws://", 1);
+        let start = match target.starts_with("https://") {
+            true => format!(
+                r#"fetch("{target}/whoami", {{ mode: "no-cors", credentials: "include" }}).then(open, open);"#
+            ),
+            false => "open();".to_owned(),
+        };
         Html(format!(
             r#"<!doctype html><title>connecting</title><script>
 const open = () => {{
@@ -389,11 +397,7 @@ const open = () => {{
   ws.onerror = () => document.title = "ws-refused";
   ws.onclose = () => {{ if (document.title !== "ws-open") document.title = "ws-refused"; }};
 }};
-if ("{target}".startsWith("https://")) {{
-  fetch("{target}/whoami", {{ mode: "no-cors", credentials: "include" }}).then(open, open);
-}} else {{
-  open();
-}}
+{start}
 </script>"#
         ))
     }
@@ -501,44 +505,65 @@ struct Attacks {
 }
 
 /// What a cross-site WebSocket did against one demo.
+#[derive(Debug)]
 struct WebSocketAttack {
     opened: bool,
     /// Mitten refused its handshake, and logged so.
     refused: bool,
-    /// The handshake's method, read from the line Mitten logged for it (a refusal, or in
-    /// report-only mode a refusal it would make): `CONNECT` if the browser opened the socket
-    /// over HTTP/2 (RFC 8441), `GET` over HTTP/1.1.
-    method: Option<&'static str>,
+    /// The method of each handshake Mitten logged as refused (or, in report-only mode, as one
+    /// it would refuse): `CONNECT` over HTTP/2 (RFC 8441), `GET` over HTTP/1.1.
+    flagged: Vec<&'static str>,
+    /// The HTTP version the demo logged for the socket, if it opened.
+    opened_over: Option<&'static str>,
 }
 
-/// Opens the attacker's page that opens a WebSocket to the demo's `/ws`, and waits (5 s at
-/// most) for the line Mitten logs when it judges the handshake.
+/// Opens the attacker's page that opens a WebSocket to the demo's `/ws`, waits for the page to
+/// tell whether it opened (10 s at most), then for Mitten's line about the handshake and, if it
+/// opened, the demo's (5 s each at most).
 async fn cross_site_websocket(chrome: &Chrome, demo: &Demo, evil: &str) -> WebSocketAttack {
     const METHODS: [&str; 2] = ["CONNECT", "GET"];
-    let refused = [CSRF_REFUSED[0], CSRF_REFUSED[1], "/ws"];
-    let judged = |method| ["CSRF check ", CSRF_REFUSED[1], "/ws", method];
+    const VERSIONS: [&str; 2] = ["HTTP/2.0", "HTTP/1.1"];
+    const PATH: &str = r#"path="/ws""#;
+    let refused = [CSRF_REFUSED[0], CSRF_REFUSED[1], PATH];
+    let any_flagged = ["CSRF check ", CSRF_REFUSED[1], PATH];
+    let flagged_with = |method: &str| {
+        let method = format!("method={method}");
+        demo.count_logged(&["CSRF check ", CSRF_REFUSED[1], PATH, &method])
+    };
+    let opened_with = |version: &str| {
+        let version = format!("version={version}");
+        demo.count_logged(&["WebSocket opened", &version])
+    };
     let refusals = demo.count_logged(&refused);
-    let judged_before = METHODS.map(|method| demo.count_logged(&judged(method)));
+    let flagged_before = (demo.count_logged(&any_flagged), METHODS.map(flagged_with));
+    let opened_before = (
+        demo.count_logged(&["WebSocket opened"]),
+        VERSIONS.map(opened_with),
+    );
     chrome
         .goto(&format!("{evil}/ws?target={}", demo.url()))
         .await;
     let opened = chrome.title_among(&["ws-open", "ws-refused"]).await == "ws-open";
-    let mut method = None;
-    for _ in 0..50 {
-        method = METHODS
-            .into_iter()
-            .zip(judged_before)
-            .find(|(method, before)| demo.count_logged(&judged(method)) > *before)
-            .map(|(method, _)| method);
-        if method.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    demo.wait_logged(&any_flagged, flagged_before.0).await;
+    if opened {
+        demo.wait_logged(&["WebSocket opened"], opened_before.0)
+            .await;
     }
+    let flagged = METHODS
+        .into_iter()
+        .zip(flagged_before.1)
+        .flat_map(|(method, before)| std::iter::repeat_n(method, flagged_with(method) - before))
+        .collect();
+    let opened_over = VERSIONS
+        .into_iter()
+        .zip(opened_before.1)
+        .find(|(version, before)| opened_with(version) > *before)
+        .map(|(version, _)| version);
     WebSocketAttack {
         opened,
         refused: demo.count_logged(&refused) > refusals,
-        method,
+        flagged,
+        opened_over,
     }
 }
 
@@ -671,9 +696,9 @@ async fn attacks_fail_against_mitten_and_succeed_without_it() {
     );
     assert!(attacks.websocket.refused, "Mitten refused its handshake");
     // The demo allows WebSockets over HTTP/2, and Chromium uses them on the connection the
-    // attacker's page opened first (an HTTP/1.1 handshake is the test below): the handshake
+    // attacker's page opened first (an HTTP/1.1 handshake is the test below): the one handshake
     // refused was an extended CONNECT.
-    assert_eq!(attacks.websocket.method, Some("CONNECT"), "over HTTP/2");
+    assert_eq!(attacks.websocket.flagged, ["CONNECT"], "over HTTP/2");
 
     let control = Demo::start(&["--addr", "127.0.0.1:0", "--tls", "--danger-unprotected"]);
     let attacks = attack(&chrome, &control, &evil).await;
@@ -702,8 +727,8 @@ async fn attacks_fail_against_mitten_and_succeed_without_it() {
         "control: without origin checks the cross-site WebSocket opens"
     );
     assert_eq!(
-        attacks.websocket.method,
-        Some("CONNECT"),
+        (attacks.websocket.flagged, attacks.websocket.opened_over),
+        (vec!["CONNECT"], Some("HTTP/2.0")),
         "control: over HTTP/2"
     );
     chrome.close().await;
@@ -722,11 +747,15 @@ async fn a_cross_site_websocket_over_http1_does_not_open_either() {
     let websocket = cross_site_websocket(&chrome, &protected, &evil).await;
     assert!(!websocket.opened, "a cross-site WebSocket does not open");
     assert!(websocket.refused, "Mitten refused its handshake");
-    assert_eq!(websocket.method, Some("GET"), "over HTTP/1.1");
+    assert_eq!(websocket.flagged, ["GET"], "over HTTP/1.1");
     let control = Demo::start(&["--addr", "127.0.0.1:0", "--danger-unprotected"]);
     let websocket = cross_site_websocket(&chrome, &control, &evil).await;
     assert!(websocket.opened, "control: the cross-site WebSocket opens");
-    assert_eq!(websocket.method, Some("GET"), "control: over HTTP/1.1");
+    assert_eq!(
+        (websocket.flagged, websocket.opened_over),
+        (vec!["GET"], Some("HTTP/1.1")),
+        "control: over HTTP/1.1"
+    );
     chrome.close().await;
 }
 
@@ -866,8 +895,9 @@ async fn the_demo_works_by_clicking() {
         .expect("fetch");
     assert_eq!(status, 201);
 
-    // The page's own WebSocket opens, over HTTP/2 (the demo allows it, Chromium prefers it),
-    // and echoes: no token is asked of a handshake from this site.
+    // A WebSocket opened from the demo's page opens over HTTP/2 (the demo allows it, and
+    // Chromium holds the page's HTTP/2 connection), and echoes: no token is asked of a
+    // handshake from this site.
     let echo = chrome
         .client
         .execute_async(
@@ -881,15 +911,12 @@ async fn the_demo_works_by_clicking() {
         .await
         .expect("websocket");
     assert_eq!(echo, "ping");
-    let mut over_http2 = false;
-    for _ in 0..50 {
-        over_http2 = demo.count_logged(&["WebSocket opened", "HTTP/2.0"]) > 0;
-        if over_http2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(over_http2, "the demo logged the socket as HTTP/2's");
+    assert_eq!(
+        demo.wait_logged(&["WebSocket opened", "version=HTTP/2.0"], 0)
+            .await,
+        1,
+        "the demo logged the socket as HTTP/2's"
+    );
 
     // Upload, by choosing a file and clicking.
     let file = std::env::temp_dir().join(format!("mitten-upload-{}.txt", std::process::id()));
@@ -962,16 +989,8 @@ async fn report_only_violations_reach_csp_report() {
         "ran",
         "report-only blocks nothing"
     );
-    let mut reported = false;
-    for _ in 0..50 {
-        if demo.logged("CSP violation reported") {
-            reported = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     assert!(
-        reported,
+        demo.wait_logged(&["CSP violation reported"], 0).await > 0,
         "the browser's violation report reached /csp-report"
     );
     chrome.close().await;

@@ -31,6 +31,8 @@ impl Demo {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mitten-demo"))
             .args(args)
             .env("RUST_LOG", "warn,mitten_demo=info")
+            // Plain `name=value` fields, so that tests can look for `method=CONNECT`.
+            .env("NO_COLOR", "1")
             .env("TMPDIR", &temp)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -109,6 +111,19 @@ impl Demo {
             .iter()
             .filter(|line| needles.iter().all(|needle| line.contains(needle)))
             .count()
+    }
+
+    /// Waits up to 5 s (stderr is read by a thread, behind the demo) until the demo has logged
+    /// more than `before` lines containing every one of `needles`; returns how many it has.
+    pub(crate) async fn wait_logged(&self, needles: &[&str], before: usize) -> usize {
+        for _ in 0..50 {
+            let count = self.count_logged(needles);
+            if count > before {
+                return count;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.count_logged(needles)
     }
 
     pub(crate) fn cert_pem(&self) -> Vec<u8> {
