@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 use mitten::files::UploadPolicy;
 use mitten::{JsonGuard, JsonGuardLayer};
 
@@ -77,8 +77,11 @@ pub(crate) fn routes(state: AppState, json_guard: bool) -> Router {
             "/csp-report",
             post(endpoints::csp_report).layer(DefaultBodyLimit::max(endpoints::MAX_REPORT_BYTES)),
         )
-        // `any`: over HTTP/2 the handshake is a CONNECT.
-        .route("/ws", any(endpoints::websocket))
+        // Over HTTP/2 the handshake is a CONNECT (RFC 8441); other methods get the router's 405.
+        .route(
+            "/ws",
+            get(endpoints::websocket).connect(endpoints::websocket),
+        )
         .route(
             "/upload",
             post(uploads::upload).layer(DefaultBodyLimit::max(
