@@ -528,7 +528,7 @@ async fn cross_site_websocket(chrome: &Chrome, demo: &Demo, evil: &str) -> WebSo
     let any_flagged = ["CSRF check ", CSRF_REFUSED[1], PATH];
     let flagged_with = |method: &str| {
         let method = format!("method={method}");
-        demo.count_logged(&["CSRF check ", CSRF_REFUSED[1], PATH, &method])
+        demo.count_logged(&[&any_flagged[..], &[method.as_str()]].concat())
     };
     let opened_with = |version: &str| {
         let version = format!("version={version}");

@@ -338,6 +338,15 @@ async fn a_body_that_breaks_off_is_a_bad_request_not_a_large_one() {
     assert_refused(addr, &request, 400, "body_unreadable").await;
 }
 
+/// That `response` is a 403 whose typed [`mitten::Rejection`] is the CSRF check's `failure`.
+fn assert_csrf_refusal<B>(response: &axum::http::Response<B>, failure: mitten::csrf::CsrfFailure) {
+    assert_eq!(response.status().as_u16(), 403);
+    assert_eq!(
+        response.extensions().get::<mitten::Rejection>(),
+        Some(&mitten::Rejection::Csrf(failure))
+    );
+}
+
 /// A `POST /echo` to call the app in process, with `headers` beside its `Host`.
 fn echo_post(
     headers: &[(&str, &str)],
@@ -366,13 +375,7 @@ async fn a_broken_multipart_body_is_refused_as_malformed_not_as_a_duplicate() {
         "--XYZ\r\ncontent-disposition: form-data; name=\"_csrf_token\"\r\n\r\nabc".into(),
     );
     let response = app.oneshot(request).await.expect("response");
-    assert_eq!(response.status().as_u16(), 403);
-    assert_eq!(
-        response.extensions().get::<mitten::Rejection>(),
-        Some(&mitten::Rejection::Csrf(
-            mitten::csrf::CsrfFailure::MalformedBody
-        ))
-    );
+    assert_csrf_refusal(&response, mitten::csrf::CsrfFailure::MalformedBody);
 }
 
 #[tokio::test]
@@ -697,13 +700,7 @@ async fn refusals_carry_a_typed_reason_and_a_json_body() {
         "x".into(),
     );
     let response = app.oneshot(request).await.expect("response");
-    assert_eq!(response.status().as_u16(), 403);
-    assert_eq!(
-        response.extensions().get::<mitten::Rejection>(),
-        Some(&mitten::Rejection::Csrf(
-            mitten::csrf::CsrfFailure::CrossSite
-        ))
-    );
+    assert_csrf_refusal(&response, mitten::csrf::CsrfFailure::CrossSite);
     assert_eq!(response.headers()["x-frame-options"], "DENY");
     let body = axum::body::to_bytes(response.into_body(), 1 << 16)
         .await
