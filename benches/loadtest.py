@@ -19,11 +19,12 @@ SERVER = os.path.join(ROOT, "target", "release", "bench_server")
 VENV = os.path.join(ROOT, "target", "tools", "flaskvenv")
 OUT = os.path.join(ROOT, "docs", "benchmarks")
 # STACKS=bare,mitten-full runs a subset (a quick look; the committed results run them all).
-STACKS = os.environ.get("STACKS", "bare,mitten-headers,mitten-full,mitten-bytes,peer-headers,peer-full,flask").split(",")
+STACKS = os.environ.get("STACKS", "bare,mitten-headers,mitten-header-bytes,mitten-full,mitten-bytes,peer-headers,peer-full,flask").split(",")
 LABELS = {
     "bare": "bare axum",
     "mitten-headers": "Mitten, headers only",
     "mitten-full": "Mitten, full stack",
+    "mitten-header-bytes": "control: bare axum sending Mitten's headers-only bytes",
     "mitten-bytes": "control: bare axum sending Mitten's full-stack bytes",
     "peer-headers": "axum-helmet + nonce",
     "peer-full": "peer stack (helmet, nonce, tower-http csrf, axum_csrf, tower-sessions)",
@@ -229,10 +230,10 @@ def write(results, in_process_us=None):
         "writes the session: *new* visitors send no cookies (a session starts every time), *returning* visitors send "
         "the cookies of a prior GET; POST sends the form with a valid token and those cookies.",
         "Every Rust stack is the same binary (`bench_server`), so the same allocator and runtime (2 worker threads).",
-        "The control serves the very responses Mitten's full stack sends (headers, cookie, page: captured from it "
-        "once) from a bare handler, doing none of Mitten's work: what it loses to bare axum is the cost of the "
-        "response's size (on loopback and in wrk, which shares the two cores); what the full stack loses beyond it "
-        "is Mitten's own work.", "",
+        "Each control serves the very responses one of Mitten's stacks sends (headers, cookie, page: captured from "
+        "it once, held as static bytes) from a bare handler, doing none of Mitten's work: what it loses to bare "
+        "axum is the cost of the response's size (on loopback and in wrk, which shares the two cores); what the "
+        "stack loses beyond its control is Mitten's own work.", "",
         "| stack | GET, new visitor req/s | GET, returning req/s | POST req/s | vs bare: GET new | GET returning | POST |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -274,7 +275,7 @@ def chart(med):
     height = 60 + len(STACKS) * (bar_h + gap)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="13">',
              f'<text x="10" y="22" font-size="15" font-weight="bold">POST with a valid CSRF token: requests per second (more is better)</text>']
-    colors = {"bare": "#888", "mitten-headers": "#2b7", "mitten-full": "#1a6", "mitten-bytes": "#bbb", "peer-headers": "#d83", "peer-full": "#c52", "flask": "#57b"}
+    colors = {"bare": "#888", "mitten-headers": "#2b7", "mitten-full": "#1a6", "mitten-header-bytes": "#ccc", "mitten-bytes": "#bbb", "peer-headers": "#d83", "peer-full": "#c52", "flask": "#57b"}
     for i, s in enumerate(STACKS):
         y = 40 + i * (bar_h + gap)
         w = med[s]["POST"] * scale

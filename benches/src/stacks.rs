@@ -78,18 +78,31 @@ struct Captured {
 }
 
 impl Captured {
-    /// What `app` answers to `request`, less the headers every server adds itself.
+    /// What `app` answers to `request`, less the headers every server adds itself. Its bytes are
+    /// made static (leaked once, at start): serving a copy then costs what serving a `'static`
+    /// header costs, with no reference count shared by the worker threads, as Mitten's own
+    /// constant headers are.
     async fn from(app: &Router, request: Request) -> Self {
+        use axum::http::HeaderValue;
         use http_body_util::BodyExt as _;
         use tower::ServiceExt as _;
+        let leak = |bytes: &[u8]| -> &'static [u8] { Box::leak(bytes.to_vec().into_boxed_slice()) };
         let response = app.clone().oneshot(request).await.expect("response");
         let (mut parts, body) = response.into_parts();
         parts.headers.remove(axum::http::header::CONTENT_LENGTH);
         parts.headers.remove(axum::http::header::DATE);
+        let mut headers = axum::http::HeaderMap::with_capacity(parts.headers.len());
+        for (name, value) in &parts.headers {
+            let value = axum::body::Bytes::from_static(leak(value.as_bytes()));
+            headers.append(
+                name.clone(),
+                HeaderValue::from_maybe_shared(value).expect("a header value stays one"),
+            );
+        }
         let body = body.collect().await.expect("body").to_bytes();
         Self {
-            headers: parts.headers,
-            body,
+            headers,
+            body: axum::body::Bytes::from_static(leak(&body)),
         }
     }
 }
@@ -107,16 +120,30 @@ impl IntoResponse for Captured {
 /// What it loses to bare is what the response's size costs on the wire and in the load
 /// generator; what Mitten loses beyond it is Mitten's own work.
 pub async fn mitten_bytes() -> Router {
+    bytes_of(mitten_full().with_state(())).await
+}
+
+/// The same control for Mitten's headers-only stack: bare axum answering with its headers and
+/// page, captured once.
+pub async fn mitten_header_bytes() -> Router {
+    bytes_of(mitten_headers().with_state(())).await
+}
+
+/// Bare axum answering each of the three benchmark requests with what `app` answered to it once
+/// (a returning visitor is told apart by its `Cookie` header).
+async fn bytes_of(app: Router) -> Router {
     use axum::http::header::COOKIE;
-    let mitten = mitten_full().with_state(());
-    let visit = crate::visit::Visit::first(&mitten).await;
-    let new = Captured::from(&mitten, crate::visit::get()).await;
-    let returning = Captured::from(&mitten, visit.get()).await;
-    let post = Captured::from(&mitten, visit.post()).await;
+    // Leaked, like their bytes: axum clones a handler for every request, and a handler holding
+    // its responses by value would copy all of them each time.
+    let leak = |captured: Captured| -> &'static Captured { Box::leak(Box::new(captured)) };
+    let visit = crate::visit::Visit::first(&app).await;
+    let new = leak(Captured::from(&app, crate::visit::get()).await);
+    let returning = leak(Captured::from(&app, visit.get()).await);
+    let post = leak(Captured::from(&app, visit.post()).await);
     Router::new().route(
         "/",
-        get(move |headers: axum::http::HeaderMap| {
-            let answer = match headers.contains_key(COOKIE) {
+        get(move |request: Request| {
+            let answer = match request.headers().contains_key(COOKIE) {
                 true => returning.clone(),
                 false => new.clone(),
             };
@@ -258,8 +285,45 @@ pub fn all() -> [(&'static str, Router); 6] {
 
 #[cfg(test)]
 mod tests {
+    use axum::Router;
     use axum::http::header::CONTENT_SECURITY_POLICY;
+    use http_body_util::BodyExt as _;
     use tower::ServiceExt as _;
+
+    /// A response's status, its header names in order, and how many bytes its headers and body
+    /// take: what the wire carries, whatever the nonce, token or session ID in it.
+    async fn shape(app: &Router, request: axum::extract::Request) -> (u16, Vec<String>, usize) {
+        let response = app.clone().oneshot(request).await.expect("response");
+        let status = response.status().as_u16();
+        let names = response.headers().keys().map(|n| n.to_string()).collect();
+        let header_bytes: usize = response
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        let body = response.into_body().collect().await.expect("body");
+        (status, names, header_bytes + body.to_bytes().len())
+    }
+
+    /// Each control sends, to each of the three requests, a response of the same size and headers
+    /// as the stack it stands for: the load test's gap between the two is Mitten's work alone.
+    #[tokio::test]
+    async fn each_control_sends_what_its_stack_sends() {
+        let pairs = [
+            (super::mitten_headers(), super::mitten_header_bytes().await),
+            (super::mitten_full(), super::mitten_bytes().await),
+        ];
+        for (stack, control) in pairs {
+            let stack = stack.with_state(());
+            let visit = crate::visit::Visit::first(&stack).await;
+            let requests = || [crate::visit::get(), visit.get(), visit.post()];
+            for (to_stack, to_control) in requests().into_iter().zip(requests()) {
+                let expected = shape(&stack, to_stack).await;
+                assert_eq!(expected.0, 200);
+                assert_eq!(shape(&control, to_control).await, expected);
+            }
+        }
+    }
 
     /// The header stacks compared must both send a per-request nonce in their CSP: a peer whose
     /// static policy replaced the nonce'd one would be measured doing less than Mitten.

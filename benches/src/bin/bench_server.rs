@@ -2,7 +2,7 @@
 //! stack runs with the same allocator and runtime).
 //!
 //! usage: bench_server STACK ADDR   (STACK: bare, mitten-headers, mitten-full, mitten-bytes,
-//! peer-headers, peer-full)
+//! mitten-header-bytes, peer-headers, peer-full)
 
 use std::net::SocketAddr;
 
@@ -22,6 +22,7 @@ async fn main() {
         "peer-headers" => stacks::peer_headers(),
         "peer-full" => stacks::peer_full(),
         "mitten-bytes" => stacks::mitten_bytes().await,
+        "mitten-header-bytes" => stacks::mitten_header_bytes().await,
         other => {
             eprintln!("unknown stack {other}");
             std::process::exit(2);
