@@ -2,19 +2,23 @@
 //!
 //! A timing test in the manner of dudect (Reparaz, Balasch and Verbauwhede, "Dude, is my code
 //! constant time?", DATE 2017). Each case checks two forgeries of one secret value, one wrong in
-//! its first byte and one wrong in its last, in a random order that only the harness knows, and
-//! times each check. Welch's t-test then compares the two distributions of times, after dropping
-//! the slowest tenth of all the samples (interrupts and migrations, which land on either class).
-//! A comparison that stops at the first wrong byte takes longer on the second forgery: its `|t|`
-//! grows with the number of samples, past dudect's threshold of 4.5. A constant-time comparison
-//! gives a `|t|` that stays small however many samples are taken.
+//! an earlier byte than the other, in a random order that only the harness knows, and times each
+//! check. Welch's t-test then compares the two distributions of times, after dropping the
+//! slowest tenth of all the samples (interrupts and migrations, which land on either class). A
+//! comparison that stops at the first wrong byte takes longer on the forgery wrong later: its
+//! `|t|` grows with the number of samples, past the threshold of 4.5 that the dudect paper takes
+//! from TVLA. A comparison whose time does not depend on where the forgery goes wrong shows no
+//! such growth; any other difference between the two inputs still can (their texts differ in
+//! two places, which base64 decoding sees).
 //!
-//! The cases are the three comparisons a forged token, signature or cookie meets in Mitten:
-//! `Tag::verifies` behind a CSRF token check (here with the MAC worked out, then with the
-//! session's memo, where the compare is most of the work), and `SessionId`'s `==`. Signatures
-//! and signed cookies go through the same `Tag::verifies`. The control runs the same memo check,
-//! then compares the same bytes as a naive `==` written by hand would (a loop that stops at the
-//! first difference): the harness must find that leak, or it proves nothing.
+//! The cases: a CSRF token refused by `Tag::verifies` (with the MAC worked out, then from the
+//! session's memo, where the comparison is most of the work), and `SessionId`'s `==` (which no
+//! request path uses: a presented session ID is looked up by its SHA-256). Signatures and signed
+//! cookies go through `Tag::verifies` too, with tags of other lengths; they are not timed here.
+//! Two controls run the memo check and then compare the token's masked bytes as a naive `==`
+//! written by hand would, stopping at the first difference: one with the forgeries wrong in the
+//! token's first and last bytes, one with them wrong in its last two bytes (one byte of early
+//! exit apart). The harness must find both leaks, or it proves nothing.
 //!
 //! Not part of `.ci/run`: timings on a shared machine are a measurement, not a test.
 //!
@@ -35,11 +39,12 @@ use rand::Rng as _;
 /// resolution and its own cost.
 const BATCH: usize = 8;
 
+/// The `|t|` above which the two classes take different times (TVLA's threshold, which the
+/// dudect paper uses).
+const THRESHOLD: f64 = 4.5;
+
 /// A case: its name, and what runs it.
 type Case<'a> = (&'static str, Box<dyn Fn() -> Outcome + 'a>);
-
-/// dudect's threshold: a `|t|` above it says the two classes take different times.
-const THRESHOLD: f64 = 4.5;
 
 /// Running mean and variance of one class's samples (Welford's method).
 #[derive(Default)]
@@ -50,6 +55,7 @@ struct Moments {
 }
 
 impl Moments {
+    /// Takes one sample in.
     fn add(&mut self, x: f64) {
         self.n += 1.0;
         let delta = x - self.mean;
@@ -57,6 +63,7 @@ impl Moments {
         self.m2 += delta * (x - self.mean);
     }
 
+    /// The samples' variance.
     fn variance(&self) -> f64 {
         self.m2 / (self.n - 1.0)
     }
@@ -70,14 +77,14 @@ fn standard_error(a: &Moments, b: &Moments) -> f64 {
 
 /// What one case measured.
 struct Outcome {
-    /// Mean time of one check, in ns, for the forgery wrong in its first and in its last byte.
+    /// Mean time of one check, in ns, for the forgery wrong earlier and the one wrong later.
     mean_ns: [f64; 2],
     /// The standard error of their difference, in ns.
     standard_error: f64,
 }
 
 impl Outcome {
-    /// The difference of the means, last byte wrong less first byte wrong, in ns.
+    /// The difference of the means, the forgery wrong later less the one wrong earlier, in ns.
     fn difference(&self) -> f64 {
         self.mean_ns[1] - self.mean_ns[0]
     }
@@ -87,8 +94,9 @@ impl Outcome {
         self.difference() / self.standard_error
     }
 
-    /// The smallest difference this many samples could have told from none (at [`THRESHOLD`]).
-    fn resolution(&self) -> f64 {
+    /// A true difference this large gives an expected `|t|` of [`THRESHOLD`]: this many samples
+    /// find it about half the time, and a larger one more often.
+    fn detected_half_the_time(&self) -> f64 {
         THRESHOLD * self.standard_error
     }
 }
@@ -117,12 +125,17 @@ impl Text {
     }
 
     fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+        std::str::from_utf8(&self.bytes[..self.len]).expect("made from a str")
     }
 }
 
-/// Times `check` on the two inputs in a random interleaving, `samples` times.
+/// Times `check` on the two inputs in a random interleaving: a warm-up of a hundredth of
+/// `samples`, then `samples` samples of [`BATCH`] checks of one input each; the slowest tenth of
+/// all samples is dropped. Each input must be refused, or the case would time something else.
 fn measure<I>(samples: usize, inputs: &[Box<Page<I>>; 2], check: impl Fn(&I) -> bool) -> Outcome {
+    for input in inputs {
+        assert!(!check(&input.0), "a forgery passed its check");
+    }
     let mut rng = rand::rng();
     for _ in 0..samples / 100 {
         // Warm-up: caches, branch predictors, the CPU's clock.
@@ -151,52 +164,65 @@ fn measure<I>(samples: usize, inputs: &[Box<Page<I>>; 2], check: impl Fn(&I) -> 
     }
 }
 
-/// `bytes` with the bits of byte `at` flipped.
-fn flipped(bytes: &[u8], at: usize) -> Vec<u8> {
-    let mut out = bytes.to_vec();
-    out[at] ^= 0xff;
-    out
+/// A masked CSRF token (`pad ‖ pad XOR token`, base64url) decoded.
+fn decoded(token: &str) -> [u8; 64] {
+    let bytes = URL_SAFE_NO_PAD.decode(token).expect("a token is base64url");
+    bytes
+        .try_into()
+        .expect("a token's pad and masked token are 64 bytes")
 }
 
-/// Two forgeries of a masked CSRF token (`pad ‖ pad XOR token`, base64url): the token wrong in
-/// its first byte, and in its last.
-fn forged_tokens(valid: &str) -> [String; 2] {
-    let decoded = URL_SAFE_NO_PAD
-        .decode(valid)
-        .expect("a rendered token is base64url");
-    let half = decoded.len() / 2;
-    [half, decoded.len() - 1].map(|at| URL_SAFE_NO_PAD.encode(flipped(&decoded, at)))
+/// Two forgeries of a masked CSRF token, the token wrong in byte `wrong[0]` and in byte
+/// `wrong[1]`: flipping byte `i` of the masked half flips byte `i` of the unmasked token.
+fn forged_tokens(valid: &str, wrong: [usize; 2]) -> [Box<Page<(Text, [u8; 64])>>; 2] {
+    wrong.map(|at| {
+        let mut bytes = decoded(valid);
+        bytes[32 + at] ^= 0xff;
+        let text = URL_SAFE_NO_PAD.encode(bytes);
+        Box::new(Page((Text::new(&text), bytes)))
+    })
 }
 
 /// Two forgeries of a session ID's cookie value: wrong in its first character, and in its last
-/// (one that keeps the 32 bytes canonical).
-fn forged_ids(valid: &SessionId) -> [SessionId; 2] {
+/// (which holds the last byte's low four bits and two zero bits: `A` and `E` keep it canonical).
+fn forged_ids(valid: &SessionId) -> [Box<Page<SessionId>>; 2] {
     let text = valid.as_cookie_value();
     let swap = |c: char| if c == 'A' { 'E' } else { 'A' };
-    let first: String = std::iter::once(swap(text.chars().next().unwrap_or('A')))
-        .chain(text.chars().skip(1))
-        .collect();
-    // The last character holds the last byte's low four bits and two zero bits.
-    let last_char = text.chars().last().unwrap_or('A');
-    let last = format!(
-        "{}{}",
-        &text[..text.len() - 1],
-        if last_char == 'A' { 'E' } else { 'A' }
+    let (first, rest) = text.split_at(1);
+    let (most, last) = text.split_at(text.len() - 1);
+    let first_wrong = format!(
+        "{}{rest}",
+        swap(first.chars().next().expect("43 characters"))
     );
-    [first, last].map(|t| SessionId::parse(&t).expect("a canonical ID"))
+    let last_wrong = format!(
+        "{most}{}",
+        swap(last.chars().next().expect("43 characters"))
+    );
+    [first_wrong, last_wrong]
+        .map(|text| Box::new(Page(SessionId::parse(&text).expect("a canonical ID"))))
 }
 
-/// The naive comparison of the control: what `tag.as_bytes() == given` would do on a platform
-/// whose `memcmp` stops at the first difference.
+/// The controls' comparison: a naive `==` written by hand, which stops at the first difference.
 fn stops_at_first_difference(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| black_box(*x) == *y)
 }
 
+/// How many samples a case takes: `SAMPLES`, else 4 000 000.
+fn samples() -> usize {
+    match std::env::var("SAMPLES") {
+        Err(_) => 4_000_000,
+        Ok(text) => match text.parse::<usize>() {
+            Ok(n) if n >= 100 => n,
+            _ => {
+                eprintln!("SAMPLES must be a number of at least 100, not {text:?}");
+                std::process::exit(2);
+            }
+        },
+    }
+}
+
 fn main() {
-    let samples: usize = std::env::var("SAMPLES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(4_000_000);
+    let samples = samples();
     let key = TokenKey::new(&SecretKey::generate());
     let secret = [7u8; 32];
     let memo = TokenMemo::default();
@@ -205,54 +231,50 @@ fn main() {
         memo: Some(&memo),
     };
     let valid = key.render(with_memo, None);
-    let decoded_valid = URL_SAFE_NO_PAD.decode(&valid).expect("base64url");
-    let forged = forged_tokens(&valid);
-    let tokens = forged
-        .clone()
-        .map(|token| Box::new(Page(Text::new(&token))));
-    let with_bytes = forged.map(|token| {
-        let mut bytes = [0u8; 64];
-        bytes.copy_from_slice(&URL_SAFE_NO_PAD.decode(&token).expect("base64url"));
-        Box::new(Page((Text::new(&token), bytes)))
-    });
+    // The forgeries below differ from a token that passes both checks timed.
+    assert!(key.verify(&valid, with_memo, None));
+    assert!(key.verify(&valid, Binding::session(&secret), None));
+    let valid_bytes = decoded(&valid);
+    let first_and_last = forged_tokens(&valid, [0, 31]);
+    let last_two = forged_tokens(&valid, [30, 31]);
     let id = SessionId::generate();
-    let ids = forged_ids(&id).map(|forged| Box::new(Page(forged)));
+    let ids = forged_ids(&id);
+    let memo_check = |(token, _): &(Text, [u8; 64])| key.verify(token.as_str(), with_memo, None);
+    let naive_after_memo_check = |input: &(Text, [u8; 64])| {
+        // `|`, not `||`: both sides always run.
+        memo_check(input) | stops_at_first_difference(&valid_bytes, &input.1)
+    };
 
-    let cases: [Case<'_>; 4] = [
+    let cases: [Case<'_>; 5] = [
         (
-            "CSRF token, MAC worked out (`Tag::verifies`)",
+            "CSRF token, MAC worked out (`Tag::verifies`): first vs last byte wrong",
             Box::new(|| {
-                measure(samples, &tokens, |t| {
-                    key.verify(t.as_str(), Binding::session(&secret), None)
+                measure(samples, &first_and_last, |(token, _)| {
+                    key.verify(token.as_str(), Binding::session(&secret), None)
                 })
             }),
         ),
         (
-            "CSRF token, from the session's memo (`Tag::verifies`)",
-            Box::new(|| {
-                measure(samples, &tokens, |t| {
-                    key.verify(t.as_str(), with_memo, None)
-                })
-            }),
+            "CSRF token, from the session's memo (`Tag::verifies`): first vs last byte wrong",
+            Box::new(|| measure(samples, &first_and_last, memo_check)),
         ),
         (
-            "session ID (`SessionId == SessionId`)",
+            "`SessionId == SessionId`: first vs last character wrong",
             Box::new(|| measure(samples, &ids, |forged| *forged == id)),
         ),
         (
-            "control: the memo check, then a compare that stops at the first difference",
-            Box::new(|| {
-                measure(samples, &with_bytes, |(token, bytes)| {
-                    key.verify(token.as_str(), with_memo, None)
-                        | stops_at_first_difference(&decoded_valid, bytes)
-                })
-            }),
+            "control: the memo check, then a compare that stops early: first vs last byte wrong",
+            Box::new(|| measure(samples, &first_and_last, naive_after_memo_check)),
+        ),
+        (
+            "control: the same, the last two bytes wrong (one byte of early exit apart)",
+            Box::new(|| measure(samples, &last_two, naive_after_memo_check)),
         ),
     ];
     println!("{samples} samples per case, {BATCH} checks each, the slowest tenth dropped.");
     println!();
     println!(
-        "| comparison | first byte wrong | last byte wrong | difference | smallest difference resolved | t | beyond ±{THRESHOLD} |"
+        "| comparison | wrong earlier | wrong later | difference | found half the time at | t | beyond ±{THRESHOLD} |"
     );
     println!("|---|---|---|---|---|---|---|");
     for (name, run) in cases {
@@ -267,7 +289,7 @@ fn main() {
             outcome.mean_ns[0],
             outcome.mean_ns[1],
             outcome.difference(),
-            outcome.resolution(),
+            outcome.detected_half_the_time(),
             outcome.t()
         );
     }
