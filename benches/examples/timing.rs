@@ -172,14 +172,20 @@ fn decoded(token: &str) -> [u8; 64] {
         .expect("a token's pad and masked token are 64 bytes")
 }
 
+/// A forged CSRF token: its text, and its bytes decoded (for the controls' comparison).
+struct ForgedToken {
+    text: Text,
+    bytes: [u8; 64],
+}
+
 /// Two forgeries of a masked CSRF token, the token wrong in byte `wrong[0]` and in byte
 /// `wrong[1]`: flipping byte `i` of the masked half flips byte `i` of the unmasked token.
-fn forged_tokens(valid: &str, wrong: [usize; 2]) -> [Box<Page<(Text, [u8; 64])>>; 2] {
+fn forged_tokens(valid: &str, wrong: [usize; 2]) -> [Box<Page<ForgedToken>>; 2] {
     wrong.map(|at| {
         let mut bytes = decoded(valid);
         bytes[32 + at] ^= 0xff;
-        let text = URL_SAFE_NO_PAD.encode(bytes);
-        Box::new(Page((Text::new(&text), bytes)))
+        let text = Text::new(&URL_SAFE_NO_PAD.encode(bytes));
+        Box::new(Page(ForgedToken { text, bytes }))
     })
 }
 
@@ -239,18 +245,18 @@ fn main() {
     let last_two = forged_tokens(&valid, [30, 31]);
     let id = SessionId::generate();
     let ids = forged_ids(&id);
-    let memo_check = |(token, _): &(Text, [u8; 64])| key.verify(token.as_str(), with_memo, None);
-    let naive_after_memo_check = |input: &(Text, [u8; 64])| {
+    let memo_check = |forged: &ForgedToken| key.verify(forged.text.as_str(), with_memo, None);
+    let naive_after_memo_check = |forged: &ForgedToken| {
         // `|`, not `||`: both sides always run.
-        memo_check(input) | stops_at_first_difference(&valid_bytes, &input.1)
+        memo_check(forged) | stops_at_first_difference(&valid_bytes, &forged.bytes)
     };
 
     let cases: [Case<'_>; 5] = [
         (
             "CSRF token, MAC worked out (`Tag::verifies`): first vs last byte wrong",
             Box::new(|| {
-                measure(samples, &first_and_last, |(token, _)| {
-                    key.verify(token.as_str(), Binding::session(&secret), None)
+                measure(samples, &first_and_last, |forged| {
+                    key.verify(forged.text.as_str(), Binding::session(&secret), None)
                 })
             }),
         ),
