@@ -12,27 +12,32 @@
 //! two places, which base64 decoding sees).
 //!
 //! The cases: a CSRF token refused by `Tag::verifies` (with the MAC worked out, then from the
-//! session's memo, where the comparison is most of the work), and `SessionId`'s `==` (which no
-//! request path uses: a presented session ID is looked up by its SHA-256). Signatures and signed
-//! cookies go through `Tag::verifies` too, with tags of other lengths; they are not timed here.
+//! session's memo, where the comparison is most of the work), an itsdangerous signature refused
+//! by it (HMAC-SHA1 by default: a 20-byte tag, whose last four bytes take `ct_eq_bytes`' other
+//! path), and `SessionId`'s `==` (which no request path uses: a presented session ID is looked
+//! up by its SHA-256). Signed cookies and the signed session cookie use `Tag::verifies` with the
+//! 32-byte tags of the first two cases.
 //! Two controls run the memo check and then compare the token's masked bytes as a naive `==`
 //! written by hand would, stopping at the first difference: one with the forgeries wrong in the
 //! token's first and last bytes, one with them wrong in its last two bytes (one byte of early
-//! exit apart). The harness must find both leaks, or it proves nothing.
+//! exit apart). The harness must find both leaks, or it proves nothing. A null control checks
+//! the same forged signature in both classes: the harness must find nothing there.
 //!
 //! Not part of `.ci/run`: timings on a shared machine are a measurement, not a test.
 //!
-//! `cargo run --release -p mitten-benches --example timing` (`SAMPLES=4000000` by default, per
-//! case).
+//! `cargo run --release -p mitten-benches --features timing --example timing` (`SAMPLES=4000000`
+//! by default, per case).
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use mitten::Keyring;
 use mitten::SecretKey;
 use mitten::csrf::{Binding, TokenKey, TokenMemo};
 use mitten::session::SessionId;
+use mitten::sign::Signer;
 use rand::Rng as _;
 
 /// Checks timed together in one sample: enough to lift a sample well above the clock's
@@ -101,14 +106,17 @@ impl Outcome {
     }
 }
 
-/// One input alone at the start of a page of its own. The two inputs of a case then lie at the
-/// same offsets in memory, so that where they lie cannot tell them apart: a first version, whose
-/// two tokens were `String`s wherever the allocator put them, found a 4 ns difference between
-/// them in one process out of three, and none in the others.
+/// An input at the start of a page of its own. Where an input lies changes how long a check of it
+/// takes (which cache sets and pages it uses), and would tell two classes apart that are the same:
+/// a first version, whose forgeries were `String`s wherever the allocator put them, found 4 ns
+/// between two of them in one process of three; a second, with each forgery on a page of its
+/// own, found 1.3 ns between two identical forgeries in one process of six. So each sample now
+/// copies its class's input into one page that every sample checks (outside the time taken).
 #[repr(align(4096))]
 struct Page<T>(T);
 
 /// A token's text, held inline (a `String` would put it on the heap, wherever).
+#[derive(Clone)]
 struct Text {
     bytes: [u8; 128],
     len: usize,
@@ -130,21 +138,25 @@ impl Text {
 }
 
 /// Times `check` on the two inputs in a random interleaving: a warm-up of a hundredth of
-/// `samples`, then `samples` samples of [`BATCH`] checks of one input each; the slowest tenth of
-/// all samples is dropped. Each input must be refused, or the case would time something else.
-fn measure<I>(samples: usize, inputs: &[Box<Page<I>>; 2], check: impl Fn(&I) -> bool) -> Outcome {
+/// `samples`, then `samples` samples of [`BATCH`] checks of one input each, each sample on a
+/// copy of its input in the same place; the slowest tenth of all samples is dropped. Each input
+/// must be refused, or the case would time something else.
+fn measure<I: Clone>(samples: usize, inputs: &[I; 2], check: impl Fn(&I) -> bool) -> Outcome {
     for input in inputs {
-        assert!(!check(&input.0), "a forgery passed its check");
+        assert!(!check(input), "a forgery passed its check");
     }
+    let mut place = Box::new(Page(inputs[0].clone()));
     let mut rng = rand::rng();
     for _ in 0..samples / 100 {
         // Warm-up: caches, branch predictors, the CPU's clock.
-        black_box(check(black_box(&inputs[rng.random_range(0..2)].0)));
+        place.0.clone_from(&inputs[rng.random_range(0..2)]);
+        black_box(check(black_box(&place.0)));
     }
     let mut timed: Vec<(usize, f64)> = Vec::with_capacity(samples);
     for _ in 0..samples {
         let class = rng.random_range(0..2);
-        let input = &inputs[class].0;
+        place.0.clone_from(&inputs[class]);
+        let input = &place.0;
         let start = Instant::now();
         for _ in 0..BATCH {
             black_box(check(black_box(input)));
@@ -173,6 +185,7 @@ fn decoded(token: &str) -> [u8; 64] {
 }
 
 /// A forged CSRF token: its text, and its bytes decoded (for the controls' comparison).
+#[derive(Clone)]
 struct ForgedToken {
     text: Text,
     bytes: [u8; 64],
@@ -180,18 +193,32 @@ struct ForgedToken {
 
 /// Two forgeries of a masked CSRF token, the token wrong in byte `wrong[0]` and in byte
 /// `wrong[1]`: flipping byte `i` of the masked half flips byte `i` of the unmasked token.
-fn forged_tokens(valid: &str, wrong: [usize; 2]) -> [Box<Page<ForgedToken>>; 2] {
+fn forged_tokens(valid: &str, wrong: [usize; 2]) -> [ForgedToken; 2] {
     wrong.map(|at| {
         let mut bytes = decoded(valid);
         bytes[32 + at] ^= 0xff;
         let text = Text::new(&URL_SAFE_NO_PAD.encode(bytes));
-        Box::new(Page(ForgedToken { text, bytes }))
+        ForgedToken { text, bytes }
+    })
+}
+
+/// Two forgeries of an itsdangerous token (`value.signature`, the signature base64url): the
+/// signature wrong in byte `wrong[0]`, and in byte `wrong[1]` (the same byte twice gives the
+/// same forgery twice: a null control).
+fn forged_signatures(valid: &str, wrong: [usize; 2]) -> [Text; 2] {
+    let (value, signature) = valid.rsplit_once('.').expect("value.signature");
+    let tag = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
+    wrong.map(|at| {
+        let mut tag = tag.clone();
+        tag[at] ^= 0xff;
+        let text = format!("{value}.{}", URL_SAFE_NO_PAD.encode(tag));
+        Text::new(&text)
     })
 }
 
 /// Two forgeries of a session ID's cookie value: wrong in its first character, and in its last
 /// (which holds the last byte's low four bits and two zero bits: `A` and `E` keep it canonical).
-fn forged_ids(valid: &SessionId) -> [Box<Page<SessionId>>; 2] {
+fn forged_ids(valid: &SessionId) -> [SessionId; 2] {
     let text = valid.as_cookie_value();
     let swap = |c: char| if c == 'A' { 'E' } else { 'A' };
     let (first, rest) = text.split_at(1);
@@ -204,8 +231,7 @@ fn forged_ids(valid: &SessionId) -> [Box<Page<SessionId>>; 2] {
         "{most}{}",
         swap(last.chars().next().expect("43 characters"))
     );
-    [first_wrong, last_wrong]
-        .map(|text| Box::new(Page(SessionId::parse(&text).expect("a canonical ID"))))
+    [first_wrong, last_wrong].map(|text| SessionId::parse(&text).expect("a canonical ID"))
 }
 
 /// The controls' comparison: a naive `==` written by hand, which stops at the first difference.
@@ -243,6 +269,11 @@ fn main() {
     let valid_bytes = decoded(&valid);
     let first_and_last = forged_tokens(&valid, [0, 31]);
     let last_two = forged_tokens(&valid, [30, 31]);
+    let signer = Signer::new(&Keyring::new(SecretKey::generate()), "timing");
+    let signed = signer.sign("a value");
+    assert_eq!(signer.unsign(&signed), Ok("a value"));
+    let signatures = forged_signatures(&signed, [0, 19]);
+    let same_signature = forged_signatures(&signed, [0, 0]);
     let id = SessionId::generate();
     let ids = forged_ids(&id);
     let memo_check = |forged: &ForgedToken| key.verify(forged.text.as_str(), with_memo, None);
@@ -251,7 +282,7 @@ fn main() {
         memo_check(forged) | stops_at_first_difference(&valid_bytes, &forged.bytes)
     };
 
-    let cases: [Case<'_>; 5] = [
+    let cases: [Case<'_>; 7] = [
         (
             "CSRF token, MAC worked out (`Tag::verifies`): first vs last byte wrong",
             Box::new(|| {
@@ -263,6 +294,18 @@ fn main() {
         (
             "CSRF token, from the session's memo (`Tag::verifies`): first vs last byte wrong",
             Box::new(|| measure(samples, &first_and_last, memo_check)),
+        ),
+        (
+            "itsdangerous signature, SHA-1 (`Tag::verifies`): first vs last byte wrong",
+            Box::new(|| measure(samples, &signatures, |t| signer.unsign(t.as_str()).is_ok())),
+        ),
+        (
+            "null control: the same forged signature in both classes",
+            Box::new(|| {
+                measure(samples, &same_signature, |t| {
+                    signer.unsign(t.as_str()).is_ok()
+                })
+            }),
         ),
         (
             "`SessionId == SessionId`: first vs last character wrong",
