@@ -22,7 +22,9 @@ mod scripts;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mitten_core::session::{Cas, Record, SessionStore, StoreError, StoreFuture, StoreKey};
+use mitten_core::session::{
+    Cas, Forward, MAX_FORWARDS, Record, SessionStore, StoreError, StoreFuture, StoreKey,
+};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, Value};
 
@@ -39,6 +41,7 @@ pub struct RedisStore {
     create: Arc<Script>,
     update: Arc<Script>,
     delete: Arc<Script>,
+    delete_renewed: Arc<Script>,
     delete_all: Arc<Script>,
 }
 
@@ -73,16 +76,25 @@ impl RedisStore {
             create: Arc::new(Script::new(scripts::CREATE)),
             update: Arc::new(Script::new(scripts::UPDATE)),
             delete: Arc::new(Script::new(scripts::DELETE)),
+            delete_renewed: Arc::new(Script::new(scripts::DELETE_RENEWED)),
             delete_all: Arc::new(Script::new(scripts::DELETE_ALL_FOR_USER)),
         })
     }
 
     fn session_key(&self, key: &StoreKey) -> String {
-        format!("{}s:{}", self.prefix, key.to_hex())
+        format!("{}{}", self.session_prefix(), key.to_hex())
     }
 
     fn user_prefix(&self) -> String {
         format!("{}u:", self.prefix)
+    }
+
+    fn session_prefix(&self) -> String {
+        format!("{}s:", self.prefix)
+    }
+
+    fn forward_prefix(&self) -> String {
+        format!("{}f:", self.prefix)
     }
 }
 
@@ -104,6 +116,19 @@ fn version_of(value: &Value) -> Option<u64> {
         Value::BulkString(text) => std::str::from_utf8(text).ok()?.parse().ok(),
         Value::Int(n) => u64::try_from(*n).ok(),
         _ => None,
+    }
+}
+
+/// The record a delete script deleted, if any.
+fn deleted(reply: &[Value]) -> Result<Option<Arc<Record>>, StoreError> {
+    match reply {
+        [Value::Int(0)] => Ok(None),
+        [Value::Int(1), version, Value::BulkString(json)] => {
+            let version = version_of(version)
+                .ok_or_else(|| StoreError::new("unexpected reply from a delete script"))?;
+            decode(json, version).map(Some)
+        }
+        _ => Err(StoreError::new("unexpected reply from a delete script")),
     }
 }
 
@@ -196,19 +221,36 @@ impl SessionStore for RedisStore {
                 .key(self.session_key(&key))
                 .arg(self.user_prefix())
                 .arg(key.to_hex())
+                .arg(self.session_prefix())
+                .arg(self.forward_prefix())
+                .arg(MAX_FORWARDS)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(redis_error)?;
-            match reply.as_slice() {
-                [Value::Int(0)] => Ok(None),
-                [Value::Int(1), version, Value::BulkString(json)] => {
-                    let version = version_of(version).ok_or_else(|| {
-                        StoreError::new("unexpected reply from the delete script")
-                    })?;
-                    decode(json, version).map(Some)
-                }
-                _ => Err(StoreError::new("unexpected reply from the delete script")),
-            }
+            deleted(&reply)
+        })
+    }
+
+    fn delete_renewed(
+        &self,
+        key: StoreKey,
+        forward: Option<Forward>,
+    ) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
+        StoreFuture::new(async move {
+            let mut connection = self.connection.clone();
+            let hex = key.to_hex();
+            let reply: Vec<Value> = self
+                .delete_renewed
+                .key(self.session_key(&key))
+                .key(format!("{}{hex}", self.forward_prefix()))
+                .arg(self.user_prefix())
+                .arg(&hex)
+                .arg(forward.map(|f| f.to.to_hex()).unwrap_or_default())
+                .arg(forward.map_or(0, |f| f.until))
+                .invoke_async(&mut connection)
+                .await
+                .map_err(redis_error)?;
+            deleted(&reply)
         })
     }
 
@@ -221,7 +263,7 @@ impl SessionStore for RedisStore {
             let deleted: u64 = self
                 .delete_all
                 .key(format!("{}{user_id}", self.user_prefix()))
-                .arg(format!("{}s:", self.prefix))
+                .arg(self.session_prefix())
                 .invoke_async(&mut connection)
                 .await
                 .map_err(redis_error)?;

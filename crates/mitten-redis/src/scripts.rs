@@ -2,8 +2,10 @@
 //!
 //! Layout: a session is a hash at `{prefix}s:{hex}` with fields `v` (version), `d` (the record
 //! as JSON) and `u` (its user, or empty), expiring at the record's expiry; each user's sessions
-//! are a set at `{prefix}u:{user}` of session hex keys. Keys are built inside the scripts from
-//! the prefix, so this layout is for a single Redis (or a primary with replicas), not Cluster.
+//! are a set at `{prefix}u:{user}` of session hex keys; a renewed signed-in session's old hex key
+//! forwards to its new one for a while from a string at `{prefix}f:{hex}`. Keys are built inside
+//! the scripts from the prefix, so this layout is for a single Redis (or a primary with
+//! replicas), not Cluster.
 
 /// KEYS: session, user index. ARGV: record JSON, expires_at, user (or ""), hex key.
 /// Returns 1 if created, 0 if the key was taken.
@@ -44,14 +46,45 @@ end
 return {1}
 ";
 
-/// KEYS: session. ARGV: user-index prefix, hex key. Returns {1, version, record JSON} of the
-/// session deleted, or {0} if there was none (integers, read alike over RESP2 and RESP3).
+/// KEYS: session. ARGV: user-index prefix, hex key, session-key prefix, forward-key prefix,
+/// how many forwards to follow at most. Deletes the session, or, if there is none, follows the
+/// forward a renewal left under the hex key (removing it) to the session it points to, and so
+/// on. Returns {1, version, record JSON} of the session deleted, or {0} if there was none
+/// (integers, read alike over RESP2 and RESP3).
 pub(crate) const DELETE: &str = r"
+local session, hex = KEYS[1], ARGV[2]
+for _ = 0, tonumber(ARGV[5]) do
+  local stored = redis.call('HMGET', session, 'v', 'd', 'u')
+  if stored[1] then
+    redis.call('DEL', session)
+    local user = stored[3]
+    if user and user ~= '' then redis.call('SREM', ARGV[1] .. user, hex) end
+    return {1, stored[1], stored[2]}
+  end
+  local forward = ARGV[4] .. hex
+  local to = redis.call('GET', forward)
+  if not to then return {0} end
+  redis.call('DEL', forward)
+  hex = to
+  session = ARGV[3] .. hex
+end
+return {0}
+";
+
+/// KEYS: session, its forward. ARGV: user-index prefix, hex key, the renewed session's hex key
+/// (or ""), the forward's expiry. Deletes the session as DELETE does, never following a
+/// forward; if it deleted one and a renewed key is given, leaves the forward to it. Returns
+/// what DELETE returns.
+pub(crate) const DELETE_RENEWED: &str = r"
 local stored = redis.call('HMGET', KEYS[1], 'v', 'd', 'u')
 if not stored[1] then return {0} end
 redis.call('DEL', KEYS[1])
 local user = stored[3]
 if user and user ~= '' then redis.call('SREM', ARGV[1] .. user, ARGV[2]) end
+if ARGV[3] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[3])
+  redis.call('EXPIREAT', KEYS[2], ARGV[4])
+end
 return {1, stored[1], stored[2]}
 ";
 

@@ -159,6 +159,42 @@ async fn log_out_everywhere_in_redis() {
     }
 }
 
+/// The `Cookie` header a browser sends back for `set_cookie`.
+fn cookie_header(set_cookie: &http::HeaderValue) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::new();
+    let pair = mitten_testkit::cookie_pair(set_cookie);
+    headers.insert(http::header::COOKIE, pair.parse().expect("value"));
+    headers
+}
+
+#[tokio::test]
+async fn a_logout_that_lands_after_a_renewal_ends_the_renewed_session_in_redis() {
+    let Some(server) = RedisServer::start_persistent("Redis tests") else {
+        return;
+    };
+    let store: Arc<dyn SessionStore> =
+        Arc::new(RedisStore::connect(&server.url()).await.expect("connect"));
+    let sessions = Sessions::with_store(store, SessionConfig::new()).expect("valid");
+    let login = sessions.start(&http::HeaderMap::new());
+    login.load().await.expect("load");
+    login.set_user_id(Some("alice"));
+    login.regenerate();
+    let laptop = cookie_header(&login.persist().await.expect("persist").expect("cookie"));
+    // A logout reads the session; another request renews its ID before the logout deletes it.
+    let logout = sessions.start(&laptop);
+    logout.load().await.expect("load");
+    logout.destroy();
+    let renewal = sessions.start(&laptop);
+    renewal.load().await.expect("load");
+    renewal.regenerate();
+    let renewed = renewal.persist().await.expect("persist").expect("cookie");
+    logout.persist().await.expect("persist").expect("cleared");
+    let check = sessions.start(&cookie_header(&renewed));
+    check.load().await.expect("load");
+    assert_eq!(check.user_id(), None, "the renewed session ended too");
+    assert!(!check.is_stored());
+}
+
 #[tokio::test]
 async fn redis_down_gives_503_and_recovers() {
     use axum::routing::{get, post};

@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use super::{Cas, Record, SessionId, SessionStore, StoreKey};
+use super::{Cas, Forward, Record, SessionId, SessionStore, StoreKey};
 
 fn now() -> u64 {
     SystemTime::now()
@@ -52,6 +52,9 @@ pub async fn run_all(store: Arc<dyn SessionStore>) {
     expired_records_are_gone(&*store).await;
     log_out_everywhere(&*store).await;
     unknown_keys_are_not_found(&*store).await;
+    a_delete_follows_a_renewal_to_the_renewed_session(&*store).await;
+    a_renewal_never_follows_a_forward(&*store).await;
+    forwards_are_followed_in_a_chain_until_they_expire(&*store).await;
 }
 
 /// A created record loads back as it was, at version 1.
@@ -269,4 +272,132 @@ pub async fn log_out_everywhere(store: &dyn SessionStore) {
 /// A key nobody created is not found.
 pub async fn unknown_keys_are_not_found(store: &dyn SessionStore) {
     assert!(store.load(key()).await.expect("load").is_none());
+}
+
+/// `old` stored with a user and renewed as `new` (created in its place, then deleted with a
+/// forward to `new` until `until`, or without one).
+async fn renewed(store: &dyn SessionStore, user: &str, until: Option<u64>) -> (StoreKey, StoreKey) {
+    let (old, new) = (key(), key());
+    let created = store.create(old, Arc::new(record(Some(user))), now() + 60);
+    assert!(created.await.expect("create"));
+    let copy = store.create_in_place_of(new, Arc::new(record(Some(user))), now() + 60, old);
+    assert!(copy.await.expect("create"));
+    let forward = until.map(|until| Forward { to: new, until });
+    let original = store.delete_renewed(old, forward).await.expect("delete");
+    assert_eq!(
+        original.expect("the live original").user_id.as_deref(),
+        Some(user)
+    );
+    (old, new)
+}
+
+/// A renewal's delete leaves a forward that nothing but a delete sees; a delete of the old key
+/// then deletes the renewed session (a logout that read the session before its renewal), once.
+pub async fn a_delete_follows_a_renewal_to_the_renewed_session(store: &dyn SessionStore) {
+    let (old, new) = renewed(store, "fay", Some(now() + 60)).await;
+    assert!(store.load(old).await.expect("load").is_none());
+    assert_eq!(
+        store
+            .update(old, Arc::new(record(Some("fay"))), 1, now() + 60)
+            .await
+            .expect("update"),
+        Cas::Missing
+    );
+    assert_eq!(stored_k(store, new).await, "v");
+    let deleted = store
+        .delete(old)
+        .await
+        .expect("delete")
+        .expect("the renewed session");
+    assert_eq!(
+        (deleted.version, deleted.user_id.as_deref()),
+        (1, Some("fay"))
+    );
+    assert!(store.load(new).await.expect("load").is_none());
+    assert!(
+        store.delete(old).await.expect("delete").is_none(),
+        "used up"
+    );
+    assert_eq!(
+        store.delete_all_for_user("fay").await.expect("delete all"),
+        0
+    );
+    // Without a forward, the renewed session stays.
+    let (old, new) = renewed(store, "gus", None).await;
+    assert!(store.delete(old).await.expect("delete").is_none());
+    assert_eq!(stored_k(store, new).await, "v");
+}
+
+/// A second renewal of one key (two requests renewed the same session at once) finds nothing to
+/// delete: it neither follows the first one's forward nor replaces it.
+pub async fn a_renewal_never_follows_a_forward(store: &dyn SessionStore) {
+    let (old, new) = renewed(store, "hal", Some(now() + 60)).await;
+    let other = key();
+    let second = store.delete_renewed(
+        old,
+        Some(Forward {
+            to: other,
+            until: now() + 60,
+        }),
+    );
+    assert!(second.await.expect("delete").is_none());
+    assert!(
+        store
+            .delete_renewed(old, None)
+            .await
+            .expect("delete")
+            .is_none()
+    );
+    assert_eq!(stored_k(store, new).await, "v");
+    let deleted = store.delete(old).await.expect("delete");
+    assert_eq!(deleted.expect("the first renewal's").version, 1);
+    // An expired record is not a live one: no forward is left for it.
+    let (expired, copy) = (key(), key());
+    let created = store.create(
+        expired,
+        Arc::new(record(Some("hal"))),
+        now().saturating_sub(1),
+    );
+    assert!(created.await.expect("create"));
+    let created = store.create(copy, Arc::new(record(Some("hal"))), now() + 60);
+    assert!(created.await.expect("create"));
+    let forward = Some(Forward {
+        to: copy,
+        until: now() + 60,
+    });
+    let deleted = store
+        .delete_renewed(expired, forward)
+        .await
+        .expect("delete");
+    assert!(deleted.is_none(), "expired");
+    assert!(store.delete(expired).await.expect("delete").is_none());
+    assert_eq!(stored_k(store, copy).await, "v");
+}
+
+/// A session renewed twice is deleted through both forwards; a forward past its expiry is not
+/// followed.
+pub async fn forwards_are_followed_in_a_chain_until_they_expire(store: &dyn SessionStore) {
+    let (first, second) = renewed(store, "ivy", Some(now() + 60)).await;
+    let third = key();
+    let copy = store.create_in_place_of(third, Arc::new(record(Some("ivy"))), now() + 60, second);
+    assert!(copy.await.expect("create"));
+    let forward = Some(Forward {
+        to: third,
+        until: now() + 60,
+    });
+    assert!(
+        store
+            .delete_renewed(second, forward)
+            .await
+            .expect("delete")
+            .is_some()
+    );
+    assert!(store.delete(first).await.expect("delete").is_some());
+    assert!(store.load(third).await.expect("load").is_none());
+    let (old, new) = renewed(store, "jo", Some(now().saturating_sub(1))).await;
+    assert!(
+        store.delete(old).await.expect("delete").is_none(),
+        "expired"
+    );
+    assert_eq!(stored_k(store, new).await, "v");
 }

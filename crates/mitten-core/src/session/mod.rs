@@ -56,7 +56,7 @@ pub use id::{SessionId, StoreKey};
 pub use memory::MemoryStore;
 pub use record::Record;
 pub use secret::BindingSecret;
-pub use store::{BoxFuture, Cas, SessionStore, StoreError, StoreFuture};
+pub use store::{BoxFuture, Cas, Forward, MAX_FORWARDS, SessionStore, StoreError, StoreFuture};
 
 #[cfg(test)]
 mod tests;

@@ -111,6 +111,29 @@ pub enum Cas {
     Missing,
 }
 
+/// How many forwards [`SessionStore::delete`] follows at most, one per renewal of the ID made
+/// while the request that deletes was under way.
+pub const MAX_FORWARDS: usize = 8;
+
+/// Where a renewed session's old key points, for a while: see
+/// [`SessionStore::delete_renewed`].
+///
+/// ```
+/// use mitten_core::session::{Forward, SessionId};
+///
+/// let renewed = SessionId::generate();
+/// let forward = Forward { to: renewed.store_key(), until: 1_700_000_300 };
+/// assert_eq!(forward.to, renewed.store_key());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forward {
+    /// The key the session was renewed under.
+    pub to: StoreKey,
+    /// Until when (seconds since the epoch) a [`SessionStore::delete`] of the old key follows
+    /// it.
+    pub until: u64,
+}
+
 /// Where sessions live. Every backend passes the same conformance suite.
 ///
 /// Records are kept under a [`StoreKey`] (a hash of the session ID) until `expires_at`
@@ -176,7 +199,33 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     /// session engine renews a session's ID by storing a copy and deleting the original: if
     /// that was gone, destroyed meanwhile, the copy is deleted too; if another request wrote it
     /// meanwhile, that write goes into the copy.)
+    ///
+    /// If `key` holds no record but an unexpired [`Forward`] that [`delete_renewed`] left, the
+    /// forward is removed and the session it points to is deleted instead (through at most
+    /// [`MAX_FORWARDS`] forwards), and that record handed back: a logout that read the session
+    /// before another request renewed its ID still ends it.
+    ///
+    /// [`delete_renewed`]: Self::delete_renewed
     fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>>;
+
+    /// Deletes the session under `key` whose ID a renewal replaces, as [`delete`] does, except
+    /// that it never follows a forward; and if it deleted a live record and `forward` is given,
+    /// leaves `key` pointing to `forward.to` until `forward.until`, for [`delete`] to follow.
+    /// Nothing else sees a forward: a load of `key` finds nothing, an update is
+    /// [`Cas::Missing`].
+    ///
+    /// By default, [`delete`], and no forward is left: a store that overrides `delete` to
+    /// follow forwards must override this too.
+    ///
+    /// [`delete`]: Self::delete
+    fn delete_renewed(
+        &self,
+        key: StoreKey,
+        forward: Option<Forward>,
+    ) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
+        let _ = forward;
+        self.delete(key)
+    }
 
     /// Deletes every record of `user_id`; returns how many. Atomic with respect to
     /// [`create`](Self::create): a record created while it runs is either deleted with the

@@ -525,8 +525,16 @@ impl SessionStore for SweepsDuringRenewal {
     }
 
     fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
-        self.sweep_before(Step::Delete);
         self.store.delete(key)
+    }
+
+    fn delete_renewed(
+        &self,
+        key: StoreKey,
+        forward: Option<Forward>,
+    ) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
+        self.sweep_before(Step::Delete);
+        self.store.delete_renewed(key, forward)
     }
 
     fn delete_all_for_user<'a>(
@@ -681,6 +689,83 @@ fn a_login_whose_anonymous_session_ended_meanwhile_still_logs_in() {
         .expect("persist")
         .expect("a cookie");
     assert!(!clears_the_cookie(&set));
+    request(&sessions, &cookie_headers(&set), |s| {
+        assert_eq!(s.user_id().as_deref(), Some("bob"))
+    });
+    assert_eq!(store.len(), 1);
+}
+
+#[test]
+fn a_logout_that_lands_after_a_renewal_ends_the_renewed_session() {
+    let (sessions, _, store) = setup(SessionConfig::new());
+    let laptop = log_in(&sessions, "alice");
+    // A logout reads the session; before it deletes it, another request renews the ID (a
+    // privilege change) and its response gives the browser the new cookie.
+    let logout = sessions.start(&laptop);
+    block_on(logout.load()).expect("load");
+    logout.destroy();
+    let renewed = request(&sessions, &laptop, |s| s.regenerate()).expect("new cookie");
+    let answer = block_on(logout.persist())
+        .expect("persist")
+        .expect("a cookie");
+    assert!(clears_the_cookie(&answer));
+    // Whichever response the browser keeps, nobody is logged in.
+    request(&sessions, &cookie_headers(&renewed), |s| {
+        assert_eq!(s.user_id(), None)
+    });
+    assert_eq!(store.len(), 0);
+}
+
+#[test]
+fn a_logout_that_reads_after_a_renewal_ends_the_renewed_session() {
+    let (sessions, _, store) = setup(SessionConfig::new());
+    let laptop = log_in(&sessions, "alice");
+    // The renewal lands first; the logout, sent with the old cookie before the browser saw the
+    // new one, finds no session under it.
+    let renewal = sessions.start(&laptop);
+    block_on(renewal.load()).expect("load");
+    renewal.regenerate();
+    let renewed = block_on(renewal.persist())
+        .expect("persist")
+        .expect("new cookie");
+    request(&sessions, &laptop, |s| {
+        assert!(!s.is_stored());
+        s.destroy();
+    });
+    request(&sessions, &cookie_headers(&renewed), |s| {
+        assert_eq!(s.user_id(), None)
+    });
+    assert_eq!(store.len(), 0);
+}
+
+#[test]
+fn an_old_id_ends_nothing_once_the_renewal_is_five_minutes_old() {
+    let (sessions, clock, _) = setup(SessionConfig::new());
+    let laptop = log_in(&sessions, "alice");
+    let renewed = request(&sessions, &laptop, |s| s.regenerate()).expect("new cookie");
+    let renewed = cookie_headers(&renewed);
+    clock.advance(300);
+    request(&sessions, &laptop, |s| s.destroy());
+    request(&sessions, &renewed, |s| {
+        assert_eq!(s.user_id().as_deref(), Some("alice"))
+    });
+}
+
+#[test]
+fn an_anonymous_session_ended_after_the_login_that_renewed_it_keeps_the_login() {
+    let (sessions, _, store) = setup(SessionConfig::new());
+    let visitor = a_visitor(&sessions);
+    // The mirror of the test above it: the other request ends the anonymous session after the
+    // login renewed it. The login stands in either order.
+    let other = sessions.start(&visitor);
+    block_on(other.load()).expect("load");
+    other.destroy();
+    let set = request(&sessions, &visitor, |s| {
+        s.set_user_id(Some("bob"));
+        s.regenerate();
+    })
+    .expect("a cookie");
+    block_on(other.persist()).expect("persist");
     request(&sessions, &cookie_headers(&set), |s| {
         assert_eq!(s.user_id().as_deref(), Some("bob"))
     });

@@ -324,8 +324,11 @@ impl Session {
     }
 
     /// Gives the session a new ID after the response: the data moves to a new record and the old
-    /// record is deleted, so an ID an attacker planted or saw before is worth nothing. Call it at
+    /// record is deleted, so an ID an attacker planted or saw before is worth nothing (one a
+    /// signed-in session had can only end it, for five minutes: see [`destroy`]). Call it at
     /// login and at every privilege change. Anything bound to the ID (the CSRF token) rotates.
+    ///
+    /// [`destroy`]: Self::destroy
     pub fn regenerate(&self) {
         let mut state = self.state();
         state.secret = None;
@@ -360,6 +363,11 @@ impl Session {
     }
 
     /// Ends the session: the record is deleted and the cookie cleared (`Max-Age=0`).
+    ///
+    /// If another request renewed the session's ID ([`regenerate`](Self::regenerate)) while
+    /// this one ran, the session ends under its new ID, as long as it had a user and the
+    /// renewal was at most five minutes ago: a logout is not undone by a login or privilege
+    /// change that landed first.
     pub fn destroy(&self) {
         let mut state = self.state();
         state.destroy = true;

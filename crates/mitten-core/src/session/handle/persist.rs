@@ -8,7 +8,7 @@ use std::sync::Arc;
 use http::HeaderValue;
 
 use super::super::engine::CookieRead;
-use super::super::store::{Cas, StoreError};
+use super::super::store::{Cas, Forward, StoreError};
 use super::super::{Record, SessionId, StoreKey};
 use super::{Session, State};
 
@@ -59,6 +59,11 @@ type Written = Result<
     (Arc<Record>, Option<HeaderValue>),
     (Arc<Record>, Result<Option<HeaderValue>, StoreError>),
 >;
+
+/// How long a renewed signed-in session's old key forwards a delete to the new one (see
+/// [`SessionStore::delete_renewed`](crate::session::SessionStore::delete_renewed)): longer than
+/// a request that read the session before the renewal can take to end it.
+pub(super) const RENEWAL_FORWARD_SECS: u64 = 300;
 
 /// How many times a write is retried after losing a compare-and-set race. Each round lets one
 /// racer through, so this bounds how many requests of one session can write at the same moment
@@ -115,7 +120,13 @@ impl Session {
             return Ok(None);
         }
         if destroy {
-            if let Some(id) = &id {
+            // The session this request read, or else the one its cookie named, which another
+            // request may have renewed since: the store follows the renewal's forward.
+            let cookie_id = match &self.inner.cookie {
+                CookieRead::Id(id) => Some(id),
+                CookieRead::Absent | CookieRead::Malformed => None,
+            };
+            if let Some(id) = id.as_ref().or(cookie_id) {
                 store.delete(id.store_key()).await?;
             }
             let had_cookie = self.inner.cookie != CookieRead::Absent;
@@ -191,7 +202,9 @@ impl Session {
     /// is deleted too, and the cookie cleared, as a write over a destroyed session does. Unless
     /// this request ended it itself, keeping this one ([`Session::end_other_sessions`]). A
     /// renewed session another request wrote after this one loaded it has that write merged
-    /// into the copy, as a write over it would.
+    /// into the copy, as a write over it would. One that had a user and that another request
+    /// destroys after this deleted it is destroyed under the new ID: the old key forwards the
+    /// delete for [`RENEWAL_FORWARD_SECS`].
     async fn write_new(
         &self,
         record: Arc<Record>,
@@ -210,7 +223,14 @@ impl Session {
         let sessions = &self.inner.sessions;
         let mut record = record;
         if let (Some(renewed), Some(replaced)) = (renewed, replaced) {
-            let original = match sessions.store().delete(replaced).await {
+            // A signed-in session's old key forwards a logout that read it before this renewal
+            // (and deletes after it) to the copy. An anonymous session's does not: its end
+            // does not stop a login, in whichever order the two land.
+            let forward = renewed.had_user.then(|| Forward {
+                to: new_id.store_key(),
+                until: now.saturating_add(RENEWAL_FORWARD_SECS),
+            });
+            let original = match sessions.store().delete_renewed(replaced, forward).await {
                 Ok(original) => original,
                 Err(error) => return Err((record, Err(error))),
             };

@@ -1,5 +1,6 @@
 //! The embedded store: sharded, bounded, expiring.
 
+mod forward;
 mod shard;
 mod user_cap;
 
@@ -7,7 +8,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use self::shard::{Entry, Shard};
-use super::store::{Cas, SessionStore, StoreError, StoreFuture};
+use super::store::{Cas, Forward, MAX_FORWARDS, SessionStore, StoreError, StoreFuture};
 use super::{Clock, Record, StoreKey, SystemClock};
 
 use self::user_cap::DEFAULT_MAX_SESSIONS_PER_USER;
@@ -25,7 +26,9 @@ const SHARDS: usize = 16;
 /// and not expired: the CLOCK approximation of least-recently-used. Expired records are never
 /// returned and are removed when found. Keeps a per-user index for "log out everywhere", and
 /// holds at most 64 sessions for one user (see [`max_sessions_per_user`]), so that one account
-/// logging in again and again cannot by itself fill the users' three quarters. Everything is
+/// logging in again and again cannot by itself fill the users' three quarters. A renewal of a
+/// signed-in session's ID leaves a forward from the old key for a delete to follow (see
+/// [`SessionStore::delete_renewed`]), as many in a shard as its bound at most. Everything is
 /// lost when the process exits, and each process has its own sessions: use the Redis store for
 /// more than one instance.
 ///
@@ -278,10 +281,45 @@ impl SessionStore for MemoryStore {
     }
 
     fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
-        let removed = self.shard(&key).remove(&key);
-        let live = removed
-            .filter(|entry| entry.expires_at > self.clock.now())
-            .map(|entry| entry.record);
+        let mut key = key;
+        // The key, then each forward's target in turn. Each shard is locked on its own: a
+        // renewal that moves the session on meanwhile leaves a forward for the next step.
+        for _ in 0..=MAX_FORWARDS {
+            let now = self.clock.now();
+            let mut shard = self.shard(&key);
+            let removed = shard.remove(&key);
+            let next = match removed {
+                Some(_) => None,
+                None => shard.forwards.take(&key, now),
+            };
+            drop(shard);
+            if let Some(entry) = removed {
+                let live = (entry.expires_at > now).then_some(entry.record);
+                return StoreFuture::ready(Ok(live));
+            }
+            match next {
+                Some(to) => key = to,
+                None => break,
+            }
+        }
+        StoreFuture::ready(Ok(None))
+    }
+
+    fn delete_renewed(
+        &self,
+        key: StoreKey,
+        forward: Option<Forward>,
+    ) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
+        let now = self.clock.now();
+        let mut shard = self.shard(&key);
+        // What this removes is dropped after the lock is released.
+        let removed = shard.remove(&key);
+        let live = removed.as_ref().is_some_and(|entry| entry.expires_at > now);
+        if let (true, Some(forward)) = (live, forward) {
+            shard.forwards.leave(key, forward, now, self.max_per_shard);
+        }
+        drop(shard);
+        let live = removed.filter(|_| live).map(|entry| entry.record);
         StoreFuture::ready(Ok(live))
     }
 

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use hashbrown::HashTable;
 
+use super::forward::Forwards;
 use super::{ByKeyBytes, key_hash};
 use crate::session::{Record, StoreKey};
 
@@ -199,6 +200,8 @@ pub(super) struct Shard {
     pub(super) users: HashMap<String, HashSet<StoreKey, ByKeyBytes>>,
     /// How many live sessions have a user (as many as the user index holds).
     pub(super) signed_in: usize,
+    /// Where renewed sessions' old keys point, for a delete of them to follow.
+    pub(super) forwards: Forwards,
 }
 
 impl Shard {
