@@ -53,7 +53,8 @@ return {1}
 /// (integers, read alike over RESP2 and RESP3).
 pub(crate) const DELETE: &str = r"
 local session, hex = KEYS[1], ARGV[2]
-for _ = 0, tonumber(ARGV[5]) do
+local most = tonumber(ARGV[5])
+for followed = 0, most do
   local stored = redis.call('HMGET', session, 'v', 'd', 'u')
   if stored[1] then
     redis.call('DEL', session)
@@ -61,6 +62,7 @@ for _ = 0, tonumber(ARGV[5]) do
     if user and user ~= '' then redis.call('SREM', ARGV[1] .. user, hex) end
     return {1, stored[1], stored[2]}
   end
+  if followed == most then return {0} end
   local forward = ARGV[4] .. hex
   local to = redis.call('GET', forward)
   if not to then return {0} end
@@ -73,18 +75,18 @@ return {0}
 
 /// KEYS: session, its forward. ARGV: user-index prefix, hex key, the renewed session's hex key
 /// (or ""), the forward's expiry. Deletes the session as DELETE does, never following a
-/// forward; if it deleted one and a renewed key is given, leaves the forward to it. Returns
-/// what DELETE returns.
+/// forward; if a renewed key is given and the session has no forward yet, leaves the forward to
+/// it. Returns what DELETE returns.
 pub(crate) const DELETE_RENEWED: &str = r"
+if ARGV[3] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('SET', KEYS[2], ARGV[3])
+  redis.call('EXPIREAT', KEYS[2], ARGV[4])
+end
 local stored = redis.call('HMGET', KEYS[1], 'v', 'd', 'u')
 if not stored[1] then return {0} end
 redis.call('DEL', KEYS[1])
 local user = stored[3]
 if user and user ~= '' then redis.call('SREM', ARGV[1] .. user, ARGV[2]) end
-if ARGV[3] ~= '' then
-  redis.call('SET', KEYS[2], ARGV[3])
-  redis.call('EXPIREAT', KEYS[2], ARGV[4])
-end
 return {1, stored[1], stored[2]}
 ";
 

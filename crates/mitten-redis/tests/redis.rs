@@ -168,7 +168,7 @@ fn cookie_header(set_cookie: &http::HeaderValue) -> http::HeaderMap {
 }
 
 #[tokio::test]
-async fn a_logout_that_lands_after_a_renewal_ends_the_renewed_session_in_redis() {
+async fn a_logout_racing_a_renewal_ends_the_renewed_session_in_redis() {
     let Some(server) = RedisServer::start_persistent("Redis tests") else {
         return;
     };
@@ -193,6 +193,25 @@ async fn a_logout_that_lands_after_a_renewal_ends_the_renewed_session_in_redis()
     check.load().await.expect("load");
     assert_eq!(check.user_id(), None, "the renewed session ended too");
     assert!(!check.is_stored());
+    // The other order: the renewal lands first, and the logout, sent with the old cookie,
+    // finds no session under it.
+    let login = sessions.start(&http::HeaderMap::new());
+    login.load().await.expect("load");
+    login.set_user_id(Some("alice"));
+    login.regenerate();
+    let phone = cookie_header(&login.persist().await.expect("persist").expect("cookie"));
+    let renewal = sessions.start(&phone);
+    renewal.load().await.expect("load");
+    renewal.regenerate();
+    let renewed = renewal.persist().await.expect("persist").expect("cookie");
+    let logout = sessions.start(&phone);
+    logout.load().await.expect("load");
+    assert!(!logout.is_stored());
+    logout.destroy();
+    logout.persist().await.expect("persist").expect("cleared");
+    let check = sessions.start(&cookie_header(&renewed));
+    check.load().await.expect("load");
+    assert!(!check.is_stored(), "the renewed session ended");
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use super::{Cas, Forward, Record, SessionId, SessionStore, StoreKey};
+use super::{Cas, Forward, MAX_FORWARDS, Record, SessionId, SessionStore, StoreKey};
 
 fn now() -> u64 {
     SystemTime::now()
@@ -329,7 +329,8 @@ pub async fn a_delete_follows_a_renewal_to_the_renewed_session(store: &dyn Sessi
 }
 
 /// A second renewal of one key (two requests renewed the same session at once) finds nothing to
-/// delete: it neither follows the first one's forward nor replaces it.
+/// delete: it neither follows the first one's forward nor replaces it. A renewal whose original
+/// is gone already leaves its forward all the same.
 pub async fn a_renewal_never_follows_a_forward(store: &dyn SessionStore) {
     let (old, new) = renewed(store, "hal", Some(now() + 60)).await;
     let other = key();
@@ -351,31 +352,35 @@ pub async fn a_renewal_never_follows_a_forward(store: &dyn SessionStore) {
     assert_eq!(stored_k(store, new).await, "v");
     let deleted = store.delete(old).await.expect("delete");
     assert_eq!(deleted.expect("the first renewal's").version, 1);
-    // An expired record is not a live one: no forward is left for it.
-    let (expired, copy) = (key(), key());
+    // A renewal whose original is gone already (the request ended its user's other sessions,
+    // this one among them) still leaves its forward; so does one whose original has expired,
+    // which is not handed back as a live record.
+    let (gone, expired, copy) = (key(), key(), key());
     let created = store.create(
         expired,
         Arc::new(record(Some("hal"))),
         now().saturating_sub(1),
     );
     assert!(created.await.expect("create"));
-    let created = store.create(copy, Arc::new(record(Some("hal"))), now() + 60);
-    assert!(created.await.expect("create"));
-    let forward = Some(Forward {
-        to: copy,
-        until: now() + 60,
-    });
-    let deleted = store
-        .delete_renewed(expired, forward)
-        .await
-        .expect("delete");
-    assert!(deleted.is_none(), "expired");
-    assert!(store.delete(expired).await.expect("delete").is_none());
-    assert_eq!(stored_k(store, copy).await, "v");
+    for original in [gone, expired] {
+        let created = store.create(copy, Arc::new(record(Some("hal"))), now() + 60);
+        assert!(created.await.expect("create"));
+        let forward = Some(Forward {
+            to: copy,
+            until: now() + 60,
+        });
+        let deleted = store
+            .delete_renewed(original, forward)
+            .await
+            .expect("delete");
+        assert!(deleted.is_none(), "nothing live to hand back");
+        assert!(store.delete(original).await.expect("delete").is_some());
+        assert!(store.load(copy).await.expect("load").is_none());
+    }
 }
 
 /// A session renewed twice is deleted through both forwards; a forward past its expiry is not
-/// followed.
+/// followed, and neither is one beyond [`MAX_FORWARDS`].
 pub async fn forwards_are_followed_in_a_chain_until_they_expire(store: &dyn SessionStore) {
     let (first, second) = renewed(store, "ivy", Some(now() + 60)).await;
     let third = key();
@@ -400,4 +405,26 @@ pub async fn forwards_are_followed_in_a_chain_until_they_expire(store: &dyn Sess
         "expired"
     );
     assert_eq!(stored_k(store, new).await, "v");
+    // At most `MAX_FORWARDS` forwards are followed: a chain of that many reaches its session,
+    // one longer does not.
+    for (forwards, reached) in [(MAX_FORWARDS, true), (MAX_FORWARDS + 1, false)] {
+        let keys: Vec<StoreKey> = (0..=forwards).map(|_| key()).collect();
+        let last = keys[forwards];
+        let created = store.create(last, Arc::new(record(Some("kim"))), now() + 60);
+        assert!(created.await.expect("create"));
+        for pair in keys.windows(2) {
+            let forward = Some(Forward {
+                to: pair[1],
+                until: now() + 60,
+            });
+            let left = store
+                .delete_renewed(pair[0], forward)
+                .await
+                .expect("delete");
+            assert!(left.is_none());
+        }
+        let deleted = store.delete(keys[0]).await.expect("delete");
+        assert_eq!(deleted.is_some(), reached, "{forwards} forwards");
+        assert_eq!(store.load(last).await.expect("load").is_none(), reached);
+    }
 }

@@ -209,13 +209,17 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     fn delete(&self, key: StoreKey) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>>;
 
     /// Deletes the session under `key` whose ID a renewal replaces, as [`delete`] does, except
-    /// that it never follows a forward; and if it deleted a live record and `forward` is given,
-    /// leaves `key` pointing to `forward.to` until `forward.until`, for [`delete`] to follow.
-    /// Nothing else sees a forward: a load of `key` finds nothing, an update is
-    /// [`Cas::Missing`].
+    /// that it never follows a forward (with `forward` `None`, it is a delete that does not
+    /// follow one); and if `forward` is given and `key` holds no forward yet, leaves `key`
+    /// pointing to `forward.to` until `forward.until`, for [`delete`] to follow. Also when the
+    /// session was gone already: a request that ended its user's other sessions, this one among
+    /// them, and keeps this one under a new ID, deleted it itself. A forward already there is
+    /// another renewal's of the same session, which came first, and stays. Nothing else sees a
+    /// forward: a load of `key` finds nothing, an update is [`Cas::Missing`].
     ///
-    /// By default, [`delete`], and no forward is left: a store that overrides `delete` to
-    /// follow forwards must override this too.
+    /// By default, [`delete`], and no forward is left. A store that overrides `delete` to
+    /// follow forwards must override this too, and so must a store that wraps another one and
+    /// hands its calls on (or the forwards are silently not left).
     ///
     /// [`delete`]: Self::delete
     fn delete_renewed(

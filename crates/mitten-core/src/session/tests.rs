@@ -739,14 +739,64 @@ fn a_logout_that_reads_after_a_renewal_ends_the_renewed_session() {
 }
 
 #[test]
-fn an_old_id_ends_nothing_once_the_renewal_is_five_minutes_old() {
+fn an_old_id_ends_the_renewed_session_for_five_minutes() {
     let (sessions, clock, _) = setup(SessionConfig::new());
-    let laptop = log_in(&sessions, "alice");
-    let renewed = request(&sessions, &laptop, |s| s.regenerate()).expect("new cookie");
-    let renewed = cookie_headers(&renewed);
-    clock.advance(300);
+    let (laptop, phone) = (log_in(&sessions, "alice"), log_in(&sessions, "bob"));
+    let renewed = |device: &HeaderMap| {
+        let set = request(&sessions, device, |s| s.regenerate()).expect("new cookie");
+        cookie_headers(&set)
+    };
+    let (laptop_renewed, phone_renewed) = (renewed(&laptop), renewed(&phone));
+    clock.advance(299);
     request(&sessions, &laptop, |s| s.destroy());
-    request(&sessions, &renewed, |s| {
+    request(&sessions, &laptop_renewed, |s| {
+        assert_eq!(s.user_id(), None, "within five minutes")
+    });
+    clock.advance(1);
+    request(&sessions, &phone, |s| s.destroy());
+    request(&sessions, &phone_renewed, |s| {
+        assert_eq!(s.user_id().as_deref(), Some("bob"), "five minutes on")
+    });
+}
+
+#[test]
+fn a_logout_that_lands_after_ending_the_other_sessions_ends_the_kept_one() {
+    let (sessions, _, store) = setup(SessionConfig::new());
+    let laptop = log_in(&sessions, "alice");
+    let _phone = log_in(&sessions, "alice");
+    // A tab logs out; meanwhile another tab of the same browser changes the password, which
+    // ends the user's other sessions (this one among them, in the store) and keeps this one
+    // under a new ID.
+    let logout = sessions.start(&laptop);
+    block_on(logout.load()).expect("load");
+    logout.destroy();
+    let kept = sessions.start(&laptop);
+    block_on(kept.load()).expect("load");
+    assert_eq!(block_on(kept.end_other_sessions()).expect("end"), 1);
+    let renewed = block_on(kept.persist())
+        .expect("persist")
+        .expect("new cookie");
+    block_on(logout.persist()).expect("persist");
+    request(&sessions, &cookie_headers(&renewed), |s| {
+        assert_eq!(s.user_id(), None)
+    });
+    assert_eq!(store.len(), 0);
+}
+
+#[test]
+fn an_id_planted_signed_in_to_another_account_cannot_end_the_victims_session() {
+    let (sessions, _, _) = setup(SessionConfig::new());
+    // The attacker signs in to their own account and plants that cookie in the victim's
+    // browser (login CSRF, cookie tossing); the victim then logs in over it.
+    let planted = log_in(&sessions, "mallory");
+    let victim = request(&sessions, &planted, |s| {
+        s.set_user_id(Some("alice"));
+        s.regenerate();
+    })
+    .expect("new cookie");
+    // The attacker's logout with the planted ID reaches nothing.
+    request(&sessions, &planted, |s| s.destroy());
+    request(&sessions, &cookie_headers(&victim), |s| {
         assert_eq!(s.user_id().as_deref(), Some("alice"))
     });
 }

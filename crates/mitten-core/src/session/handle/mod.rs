@@ -196,7 +196,9 @@ impl Session {
                 match sessions.store().load_at(key, self.now()).await? {
                     Some(record) if self.is_live(&record) => Some((id.clone(), record)),
                     Some(_) => {
-                        sessions.store().delete(key).await?;
+                        // Never following a forward: the session was renewed only if another
+                        // request found it live, and that renewal is not this cleanup's to end.
+                        sessions.store().delete_renewed(key, None).await?;
                         None
                     }
                     None => None,
@@ -325,8 +327,9 @@ impl Session {
 
     /// Gives the session a new ID after the response: the data moves to a new record and the old
     /// record is deleted, so an ID an attacker planted or saw before is worth nothing (one a
-    /// signed-in session had can only end it, for five minutes: see [`destroy`]). Call it at
-    /// login and at every privilege change. Anything bound to the ID (the CSRF token) rotates.
+    /// signed-in session had, renewed with the same user, can only end it, for five minutes:
+    /// see [`destroy`]). Call it at login and at every privilege change. Anything bound to the
+    /// ID (the CSRF token) rotates.
     ///
     /// [`destroy`]: Self::destroy
     pub fn regenerate(&self) {
@@ -365,9 +368,10 @@ impl Session {
     /// Ends the session: the record is deleted and the cookie cleared (`Max-Age=0`).
     ///
     /// If another request renewed the session's ID ([`regenerate`](Self::regenerate)) while
-    /// this one ran, the session ends under its new ID, as long as it had a user and the
-    /// renewal was at most five minutes ago: a logout is not undone by a login or privilege
-    /// change that landed first.
+    /// this one ran, the session ends under its new ID, as long as the renewal kept the
+    /// session's user and was less than five minutes ago: a logout is not undone by a privilege
+    /// change that landed first. A login (a renewal that gives the session a user, or another
+    /// one) is not ended this way.
     pub fn destroy(&self) {
         let mut state = self.state();
         state.destroy = true;

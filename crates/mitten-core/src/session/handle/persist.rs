@@ -49,6 +49,8 @@ struct Renewed<'a> {
     version: u64,
     /// Whether it had a user when the request loaded it.
     had_user: bool,
+    /// Whether it had a user, and the renewed session has the same one.
+    user_kept: bool,
     /// Whether the request ended the user's other sessions, this one among them.
     ended_others: bool,
 }
@@ -151,6 +153,7 @@ impl Session {
                 id,
                 version: base.version,
                 had_user: base.user_id.is_some(),
+                user_kept: base.user_id.is_some() && base.user_id == record.user_id,
                 ended_others,
             });
             self.write_new(record, renewed, now, expires_at).await
@@ -202,9 +205,9 @@ impl Session {
     /// is deleted too, and the cookie cleared, as a write over a destroyed session does. Unless
     /// this request ended it itself, keeping this one ([`Session::end_other_sessions`]). A
     /// renewed session another request wrote after this one loaded it has that write merged
-    /// into the copy, as a write over it would. One that had a user and that another request
-    /// destroys after this deleted it is destroyed under the new ID: the old key forwards the
-    /// delete for [`RENEWAL_FORWARD_SECS`].
+    /// into the copy, as a write over it would. One that keeps its user and that another
+    /// request destroys after this deleted it is destroyed under the new ID: the old key
+    /// forwards the delete for [`RENEWAL_FORWARD_SECS`].
     async fn write_new(
         &self,
         record: Arc<Record>,
@@ -223,10 +226,12 @@ impl Session {
         let sessions = &self.inner.sessions;
         let mut record = record;
         if let (Some(renewed), Some(replaced)) = (renewed, replaced) {
-            // A signed-in session's old key forwards a logout that read it before this renewal
-            // (and deletes after it) to the copy. An anonymous session's does not: its end
-            // does not stop a login, in whichever order the two land.
-            let forward = renewed.had_user.then(|| Forward {
+            // The old key of a session that keeps its user forwards a logout that read it
+            // before this renewal (and deletes after it) to the copy. An anonymous session's
+            // does not: its end does not stop a login, in whichever order the two land. Nor
+            // does one whose user changes: an ID planted signed in to another account must not
+            // end the session of the user who then logs in over it.
+            let forward = renewed.user_kept.then(|| Forward {
                 to: new_id.store_key(),
                 until: now.saturating_add(RENEWAL_FORWARD_SECS),
             });

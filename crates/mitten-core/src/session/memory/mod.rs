@@ -284,12 +284,13 @@ impl SessionStore for MemoryStore {
         let mut key = key;
         // The key, then each forward's target in turn. Each shard is locked on its own: a
         // renewal that moves the session on meanwhile leaves a forward for the next step.
-        for _ in 0..=MAX_FORWARDS {
+        for followed in 0..=MAX_FORWARDS {
             let now = self.clock.now();
             let mut shard = self.shard(&key);
             let removed = shard.remove(&key);
             let next = match removed {
                 Some(_) => None,
+                None if followed == MAX_FORWARDS => None,
                 None => shard.forwards.take(&key, now),
             };
             drop(shard);
@@ -314,12 +315,15 @@ impl SessionStore for MemoryStore {
         let mut shard = self.shard(&key);
         // What this removes is dropped after the lock is released.
         let removed = shard.remove(&key);
-        let live = removed.as_ref().is_some_and(|entry| entry.expires_at > now);
-        if let (true, Some(forward)) = (live, forward) {
-            shard.forwards.leave(key, forward, now, self.max_per_shard);
+        if let Some(forward) = forward {
+            shard
+                .forwards
+                .leave_unless_held(key, forward, now, self.max_per_shard);
         }
         drop(shard);
-        let live = removed.filter(|_| live).map(|entry| entry.record);
+        let live = removed
+            .filter(|entry| entry.expires_at > now)
+            .map(|entry| entry.record);
         StoreFuture::ready(Ok(live))
     }
 
