@@ -257,6 +257,7 @@ impl SessionStore for RedisStore {
     fn delete_all_for_user<'a>(
         &'a self,
         user_id: &'a str,
+        except: Option<StoreKey>,
     ) -> StoreFuture<'a, Result<u64, StoreError>> {
         StoreFuture::new(async move {
             let mut connection = self.connection.clone();
@@ -264,6 +265,7 @@ impl SessionStore for RedisStore {
                 .delete_all
                 .key(format!("{}{user_id}", self.user_prefix()))
                 .arg(self.session_prefix())
+                .arg(except.map(|key| key.to_hex()).unwrap_or_default())
                 .invoke_async(&mut connection)
                 .await
                 .map_err(redis_error)?;

@@ -75,27 +75,29 @@ return {0}
 
 /// KEYS: session, its forward. ARGV: user-index prefix, hex key, the renewed session's hex key
 /// (or ""), the forward's expiry. Deletes the session as DELETE does, never following a
-/// forward; if a renewed key is given and the session has no forward yet, leaves the forward to
-/// it. Returns what DELETE returns.
+/// forward; if it deleted one and a renewed key is given, leaves the forward to it. Returns
+/// what DELETE returns.
 pub(crate) const DELETE_RENEWED: &str = r"
-if ARGV[3] ~= '' and redis.call('EXISTS', KEYS[2]) == 0 then
-  redis.call('SET', KEYS[2], ARGV[3])
-  redis.call('EXPIREAT', KEYS[2], ARGV[4])
-end
 local stored = redis.call('HMGET', KEYS[1], 'v', 'd', 'u')
 if not stored[1] then return {0} end
 redis.call('DEL', KEYS[1])
 local user = stored[3]
 if user and user ~= '' then redis.call('SREM', ARGV[1] .. user, ARGV[2]) end
+if ARGV[3] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[3], 'EXAT', ARGV[4])
+end
 return {1, stored[1], stored[2]}
 ";
 
-/// KEYS: user index. ARGV: session-key prefix. Returns how many sessions were deleted.
+/// KEYS: user index. ARGV: session-key prefix, the hex key of the session to keep (or "").
+/// Returns how many sessions were deleted.
 pub(crate) const DELETE_ALL_FOR_USER: &str = r"
 local deleted = 0
 for _, hex in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  deleted = deleted + redis.call('DEL', ARGV[1] .. hex)
+  if hex ~= ARGV[2] then
+    deleted = deleted + redis.call('DEL', ARGV[1] .. hex)
+    redis.call('SREM', KEYS[1], hex)
+  end
 end
-redis.call('DEL', KEYS[1])
 return deleted
 ";

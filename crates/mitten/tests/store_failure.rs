@@ -11,8 +11,8 @@ use axum::body::Bytes;
 use axum::routing::{get, post};
 use mitten::csrf::CsrfConfig;
 use mitten::session::{
-    Cas, MemoryStore, Record, SessionConfig, SessionStore, Sessions, StoreError, StoreFuture,
-    StoreKey,
+    Cas, Forward, MemoryStore, Record, SessionConfig, SessionStore, Sessions, StoreError,
+    StoreFuture, StoreKey,
 };
 use mitten::{Config, CsrfToken, Mitten};
 
@@ -75,12 +75,22 @@ impl SessionStore for WritesFail {
         self.down().unwrap_or_else(|| self.store.delete(key))
     }
 
+    fn delete_renewed(
+        &self,
+        key: StoreKey,
+        forward: Option<Forward>,
+    ) -> StoreFuture<'_, Result<Option<Arc<Record>>, StoreError>> {
+        self.down()
+            .unwrap_or_else(|| self.store.delete_renewed(key, forward))
+    }
+
     fn delete_all_for_user<'a>(
         &'a self,
         user_id: &'a str,
+        except: Option<StoreKey>,
     ) -> StoreFuture<'a, Result<u64, StoreError>> {
         self.down()
-            .unwrap_or_else(|| self.store.delete_all_for_user(user_id))
+            .unwrap_or_else(|| self.store.delete_all_for_user(user_id, except))
     }
 }
 

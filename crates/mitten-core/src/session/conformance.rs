@@ -192,7 +192,7 @@ pub async fn delete_removes(store: &dyn SessionStore) {
     );
     assert_eq!(
         store
-            .delete_all_for_user("deleted-user")
+            .delete_all_for_user("deleted-user", None)
             .await
             .expect("delete all"),
         0
@@ -224,11 +224,12 @@ pub async fn expired_records_are_gone(store: &dyn SessionStore) {
     );
 }
 
-/// "Log out everywhere" deletes exactly that user's sessions, following user changes.
+/// "Log out everywhere" deletes exactly that user's sessions, following user changes, but the
+/// one it is told to spare.
 pub async fn log_out_everywhere(store: &dyn SessionStore) {
     let user = format!("user-{}", key().to_hex());
-    let (a, b, other, moved) = (key(), key(), key(), key());
-    for k in [a, b] {
+    let (a, b, other, moved, kept) = (key(), key(), key(), key(), key());
+    for k in [a, b, kept] {
         assert!(
             store
                 .create(k, Arc::new(record(Some(&user))), now() + 60)
@@ -255,10 +256,9 @@ pub async fn log_out_everywhere(store: &dyn SessionStore) {
             .expect("update"),
         Cas::Written
     );
-    assert_eq!(
-        store.delete_all_for_user(&user).await.expect("delete all"),
-        2
-    );
+    // The session that asks spares itself ("log out everywhere else"), and stays the user's.
+    let swept = store.delete_all_for_user(&user, Some(kept));
+    assert_eq!(swept.await.expect("delete all"), 2);
     for k in [a, b] {
         assert!(store.load(k).await.expect("load").is_none());
     }
@@ -267,6 +267,10 @@ pub async fn log_out_everywhere(store: &dyn SessionStore) {
         store.load(moved).await.expect("load").is_some(),
         "its user changed"
     );
+    assert!(store.load(kept).await.expect("load").is_some(), "spared");
+    let swept = store.delete_all_for_user(&user, None);
+    assert_eq!(swept.await.expect("delete all"), 1);
+    assert!(store.load(kept).await.expect("load").is_none());
 }
 
 /// A key nobody created is not found.
@@ -319,7 +323,10 @@ pub async fn a_delete_follows_a_renewal_to_the_renewed_session(store: &dyn Sessi
         "used up"
     );
     assert_eq!(
-        store.delete_all_for_user("fay").await.expect("delete all"),
+        store
+            .delete_all_for_user("fay", None)
+            .await
+            .expect("delete all"),
         0
     );
     // Without a forward, the renewed session stays.
@@ -329,8 +336,8 @@ pub async fn a_delete_follows_a_renewal_to_the_renewed_session(store: &dyn Sessi
 }
 
 /// A second renewal of one key (two requests renewed the same session at once) finds nothing to
-/// delete: it neither follows the first one's forward nor replaces it. A renewal whose original
-/// is gone already leaves its forward all the same.
+/// delete: it neither follows the first one's forward nor replaces it. Nor does a renewal whose
+/// original is gone or expired leave one.
 pub async fn a_renewal_never_follows_a_forward(store: &dyn SessionStore) {
     let (old, new) = renewed(store, "hal", Some(now() + 60)).await;
     let other = key();
@@ -352,9 +359,8 @@ pub async fn a_renewal_never_follows_a_forward(store: &dyn SessionStore) {
     assert_eq!(stored_k(store, new).await, "v");
     let deleted = store.delete(old).await.expect("delete");
     assert_eq!(deleted.expect("the first renewal's").version, 1);
-    // A renewal whose original is gone already (the request ended its user's other sessions,
-    // this one among them) still leaves its forward; so does one whose original has expired,
-    // which is not handed back as a live record.
+    // A renewal whose original is gone already (another request ended it) leaves no forward,
+    // nor does one whose original has expired, which is not handed back as a live record.
     let (gone, expired, copy) = (key(), key(), key());
     let created = store.create(
         expired,
@@ -362,9 +368,9 @@ pub async fn a_renewal_never_follows_a_forward(store: &dyn SessionStore) {
         now().saturating_sub(1),
     );
     assert!(created.await.expect("create"));
+    let created = store.create(copy, Arc::new(record(Some("hal"))), now() + 60);
+    assert!(created.await.expect("create"));
     for original in [gone, expired] {
-        let created = store.create(copy, Arc::new(record(Some("hal"))), now() + 60);
-        assert!(created.await.expect("create"));
         let forward = Some(Forward {
             to: copy,
             until: now() + 60,
@@ -374,8 +380,8 @@ pub async fn a_renewal_never_follows_a_forward(store: &dyn SessionStore) {
             .await
             .expect("delete");
         assert!(deleted.is_none(), "nothing live to hand back");
-        assert!(store.delete(original).await.expect("delete").is_some());
-        assert!(store.load(copy).await.expect("load").is_none());
+        assert!(store.delete(original).await.expect("delete").is_none());
+        assert_eq!(stored_k(store, copy).await, "v");
     }
 }
 
@@ -408,23 +414,30 @@ pub async fn forwards_are_followed_in_a_chain_until_they_expire(store: &dyn Sess
     // At most `MAX_FORWARDS` forwards are followed: a chain of that many reaches its session,
     // one longer does not.
     for (forwards, reached) in [(MAX_FORWARDS, true), (MAX_FORWARDS + 1, false)] {
+        // A session renewed `forwards` times.
         let keys: Vec<StoreKey> = (0..=forwards).map(|_| key()).collect();
         let last = keys[forwards];
-        let created = store.create(last, Arc::new(record(Some("kim"))), now() + 60);
+        let created = store.create(keys[0], Arc::new(record(Some("kim"))), now() + 60);
         assert!(created.await.expect("create"));
         for pair in keys.windows(2) {
+            let (old, new) = (pair[0], pair[1]);
+            let copy =
+                store.create_in_place_of(new, Arc::new(record(Some("kim"))), now() + 60, old);
+            assert!(copy.await.expect("create"));
             let forward = Some(Forward {
-                to: pair[1],
+                to: new,
                 until: now() + 60,
             });
-            let left = store
-                .delete_renewed(pair[0], forward)
-                .await
-                .expect("delete");
-            assert!(left.is_none());
+            let original = store.delete_renewed(old, forward).await.expect("delete");
+            assert!(original.is_some());
         }
         let deleted = store.delete(keys[0]).await.expect("delete");
         assert_eq!(deleted.is_some(), reached, "{forwards} forwards");
         assert_eq!(store.load(last).await.expect("load").is_none(), reached);
+        if !reached {
+            // The forward it stopped before is still there.
+            let deleted = store.delete(keys[MAX_FORWARDS]).await.expect("delete");
+            assert!(deleted.is_some());
+        }
     }
 }

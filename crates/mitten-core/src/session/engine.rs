@@ -90,7 +90,7 @@ impl Sessions {
     /// Deletes every session of `user_id` ("log out everywhere", e.g. after a password change);
     /// returns how many there were.
     pub async fn destroy_all_for_user(&self, user_id: &str) -> Result<u64, StoreError> {
-        self.inner.store.delete_all_for_user(user_id).await
+        self.inner.store.delete_all_for_user(user_id, None).await
     }
 
     pub(crate) fn store(&self) -> &dyn SessionStore {

@@ -210,12 +210,11 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
 
     /// Deletes the session under `key` whose ID a renewal replaces, as [`delete`] does, except
     /// that it never follows a forward (with `forward` `None`, it is a delete that does not
-    /// follow one); and if `forward` is given and `key` holds no forward yet, leaves `key`
-    /// pointing to `forward.to` until `forward.until`, for [`delete`] to follow. Also when the
-    /// session was gone already: a request that ended its user's other sessions, this one among
-    /// them, and keeps this one under a new ID, deleted it itself. A forward already there is
-    /// another renewal's of the same session, which came first, and stays. Nothing else sees a
-    /// forward: a load of `key` finds nothing, an update is [`Cas::Missing`].
+    /// follow one); and if it deleted a live record and `forward` is given, leaves `key`
+    /// pointing to `forward.to` until `forward.until`, for [`delete`] to follow. (Only one
+    /// renewal can delete the live record, so only one forward is ever left under a key.)
+    /// Nothing else sees a forward: a load of `key` finds nothing, an update is
+    /// [`Cas::Missing`].
     ///
     /// By default, [`delete`], and no forward is left. A store that overrides `delete` to
     /// follow forwards must override this too, and so must a store that wraps another one and
@@ -231,12 +230,16 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
         self.delete(key)
     }
 
-    /// Deletes every record of `user_id`; returns how many. Atomic with respect to
-    /// [`create`](Self::create): a record created while it runs is either deleted with the
-    /// others or created after all of them are gone (a sweep key by key could miss the copy a
-    /// renewal stores while it runs, and log nobody out of that session).
+    /// Deletes every record of `user_id` but the one under `except`, if given; returns how
+    /// many. Atomic with respect to [`create`](Self::create): a record created while it runs is
+    /// either deleted with the others or created after all of them are gone (a sweep key by key
+    /// could miss the copy a renewal stores while it runs, and log nobody out of that session).
+    /// `except` is the session of a request that ends its user's other sessions and keeps its
+    /// own under a new ID: its renewal then finds its original still there, unless another
+    /// request ended it meanwhile.
     fn delete_all_for_user<'a>(
         &'a self,
         user_id: &'a str,
+        except: Option<StoreKey>,
     ) -> StoreFuture<'a, Result<u64, StoreError>>;
 }

@@ -482,7 +482,7 @@ struct SweepsDuringRenewal {
 impl SweepsDuringRenewal {
     fn sweep_before(&self, step: Step) {
         if step == self.before && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
-            block_on(self.store.delete_all_for_user(self.user)).expect("sweep");
+            block_on(self.store.delete_all_for_user(self.user, None)).expect("sweep");
         }
     }
 }
@@ -540,8 +540,9 @@ impl SessionStore for SweepsDuringRenewal {
     fn delete_all_for_user<'a>(
         &'a self,
         user_id: &'a str,
+        except: Option<StoreKey>,
     ) -> StoreFuture<'a, Result<u64, StoreError>> {
-        self.store.delete_all_for_user(user_id)
+        self.store.delete_all_for_user(user_id, except)
     }
 }
 
@@ -780,6 +781,55 @@ fn a_logout_that_lands_after_ending_the_other_sessions_ends_the_kept_one() {
     request(&sessions, &cookie_headers(&renewed), |s| {
         assert_eq!(s.user_id(), None)
     });
+    assert_eq!(store.len(), 0);
+}
+
+#[test]
+fn a_logout_that_lands_before_ending_the_other_sessions_is_not_undone() {
+    let (sessions, _, store) = setup(SessionConfig::new());
+    let laptop = log_in(&sessions, "alice");
+    let phone = log_in(&sessions, "alice");
+    // A tab changes the password (its request read the session); before it ends the other
+    // sessions, another tab logs out.
+    let kept = sessions.start(&laptop);
+    block_on(kept.load()).expect("load");
+    request(&sessions, &laptop, |s| s.destroy());
+    assert_eq!(block_on(kept.end_other_sessions()).expect("end"), 1);
+    let answer = block_on(kept.persist())
+        .expect("persist")
+        .expect("a cookie");
+    assert!(clears_the_cookie(&answer), "the logout stands");
+    request(&sessions, &phone, |s| assert_eq!(s.user_id(), None));
+    assert_eq!(store.len(), 0);
+}
+
+#[test]
+fn a_renewal_racing_the_end_of_the_other_sessions_leaves_the_old_id_its_logout() {
+    let (sessions, _, store) = setup(SessionConfig::new());
+    let laptop = log_in(&sessions, "alice");
+    // Two requests of one session at once: a privilege change renews the ID, a password change
+    // ends the other sessions and keeps this one. Then a logout with the old ID (a tab that has
+    // not seen either cookie).
+    let (renewal, kept) = (sessions.start(&laptop), sessions.start(&laptop));
+    block_on(renewal.load()).expect("load");
+    block_on(kept.load()).expect("load");
+    renewal.regenerate();
+    assert_eq!(block_on(kept.end_other_sessions()).expect("end"), 0);
+    let renewed = block_on(renewal.persist())
+        .expect("persist")
+        .expect("a cookie");
+    let answer = block_on(kept.persist())
+        .expect("persist")
+        .expect("a cookie");
+    request(&sessions, &laptop, |s| s.destroy());
+    // Whichever cookie the browser keeps, nobody is logged in.
+    for cookie in [renewed, answer] {
+        if !clears_the_cookie(&cookie) {
+            request(&sessions, &cookie_headers(&cookie), |s| {
+                assert_eq!(s.user_id(), None)
+            });
+        }
+    }
     assert_eq!(store.len(), 0);
 }
 

@@ -10,10 +10,11 @@ impl Session {
     ///
     /// [`Sessions::destroy_all_for_user`](crate::session::Sessions::destroy_all_for_user) for
     /// the request's own user ends this session too, even if the request renews its ID after
-    /// it: a renewal that finds the session it renews gone cannot tell that sweep from one
-    /// another request made at the same moment (a logout everywhere while an attacker's stolen
-    /// session was renewing), so it does not bring the session back. This method tells the two
-    /// apart.
+    /// it: a renewal that finds the session it renews gone does not bring it back (it cannot
+    /// tell that sweep from a logout another request made at the same moment). This method
+    /// spares this session in its sweep (at once, with the others), so that the renewal finds
+    /// it; if another request ended it meanwhile (a logout, a logout everywhere), it stays
+    /// ended.
     ///
     /// ```
     /// use http::{HeaderMap, header::COOKIE};
@@ -50,20 +51,19 @@ impl Session {
     /// ```
     pub async fn end_other_sessions(&self) -> Result<u64, StoreError> {
         self.load().await?;
-        let (user, stored_for_user) = {
+        let (user, own) = {
             let state = self.state();
-            let stored = state.base.as_ref().and_then(|base| base.user_id.clone());
-            let stored_for_user = state.id.is_some() && stored == state.user_id;
-            (state.user_id.clone(), stored_for_user)
+            (
+                state.user_id.clone(),
+                state.id.as_ref().map(|id| id.store_key()),
+            )
         };
         let Some(user) = user else {
             return Ok(0);
         };
         let store = self.inner.sessions.store();
-        let ended = store.delete_all_for_user(&user).await?;
+        let ended = store.delete_all_for_user(&user, own).await?;
         self.regenerate();
-        self.state().ended_others = true;
-        // This session was among them if it was stored with the user.
-        Ok(ended.saturating_sub(u64::from(stored_for_user)))
+        Ok(ended)
     }
 }

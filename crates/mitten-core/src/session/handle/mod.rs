@@ -76,9 +76,6 @@ struct State {
     secret: Option<BindingSecret>,
     secret_changed: bool,
     regenerate: bool,
-    /// This request ended the user's other sessions ([`Session::end_other_sessions`]): its
-    /// renewal brings this one back even though it was among them.
-    ended_others: bool,
     destroy: bool,
 }
 

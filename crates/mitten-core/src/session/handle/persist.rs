@@ -18,8 +18,6 @@ struct Seen {
     base: Option<Arc<Record>>,
     destroy: bool,
     regenerate: bool,
-    /// The request ended the user's other sessions, this one among them, and keeps this one.
-    ended_others: bool,
     /// The data, the user or the binding secret changed.
     modified: bool,
 }
@@ -31,7 +29,6 @@ impl Seen {
             base: state.base.clone(),
             destroy: state.destroy,
             regenerate: state.regenerate,
-            ended_others: state.ended_others,
             modified: state.data_changed || state.user_changed || state.secret_changed,
         }
     }
@@ -51,8 +48,6 @@ struct Renewed<'a> {
     had_user: bool,
     /// Whether it had a user, and the renewed session has the same one.
     user_kept: bool,
-    /// Whether the request ended the user's other sessions, this one among them.
-    ended_others: bool,
 }
 
 /// A write's outcome: the record written and the cookie to send; or the record meant (its data
@@ -102,7 +97,6 @@ impl Session {
             base,
             destroy,
             regenerate,
-            ended_others,
             modified,
         } = seen;
         if !touched {
@@ -154,7 +148,6 @@ impl Session {
                 version: base.version,
                 had_user: base.user_id.is_some(),
                 user_kept: base.user_id.is_some() && base.user_id == record.user_id,
-                ended_others,
             });
             self.write_new(record, renewed, now, expires_at).await
         } else if let (Some(id), Some(base)) = (&id, &base) {
@@ -202,9 +195,9 @@ impl Session {
     ///
     /// A renewed session that had a user and is gone by then (logged out, everywhere or in
     /// another request, or ended by the store) is not brought back under the new ID: the copy
-    /// is deleted too, and the cookie cleared, as a write over a destroyed session does. Unless
-    /// this request ended it itself, keeping this one ([`Session::end_other_sessions`]). A
-    /// renewed session another request wrote after this one loaded it has that write merged
+    /// is deleted too, and the cookie cleared, as a write over a destroyed session does
+    /// ([`Session::end_other_sessions`] spares this one in its sweep, so it is gone only if
+    /// another request ended it). A renewed session another request wrote after this one loaded it has that write merged
     /// into the copy, as a write over it would. One that keeps its user and that another
     /// request destroys after this deleted it is destroyed under the new ID: the old key
     /// forwards the delete for [`RENEWAL_FORWARD_SECS`].
@@ -240,7 +233,7 @@ impl Session {
                 Err(error) => return Err((record, Err(error))),
             };
             match original {
-                None if renewed.had_user && !renewed.ended_others => {
+                None if renewed.had_user => {
                     return self.end_copy(record, &new_id).await;
                 }
                 Some(current) if current.version != renewed.version => {

@@ -22,23 +22,8 @@ pub(super) struct Forwards {
 }
 
 impl Forwards {
-    /// Leaves `from` pointing to `forward.to`, at `now`, in a shard whose bound is `bound`,
-    /// unless it points somewhere already (an earlier renewal's forward, not yet expired).
-    pub(super) fn leave_unless_held(
-        &mut self,
-        from: StoreKey,
-        forward: Forward,
-        now: u64,
-        bound: usize,
-    ) {
-        if self.by_key.get(&from).is_some_and(|held| held.until > now) {
-            return;
-        }
-        self.leave(from, forward, now, bound);
-    }
-
     /// Leaves `from` pointing to `forward.to`, at `now`, in a shard whose bound is `bound`.
-    fn leave(&mut self, from: StoreKey, forward: Forward, now: u64, bound: usize) {
+    pub(super) fn leave(&mut self, from: StoreKey, forward: Forward, now: u64, bound: usize) {
         while let Some(&(key, until)) = self.order.front() {
             if until > now && self.order.len() < bound {
                 break;
@@ -79,7 +64,7 @@ mod tests {
     fn a_forward_is_taken_once_and_not_after_it_expired() {
         let mut forwards = Forwards::default();
         let (old, new, stale, newer) = (key(), key(), key(), key());
-        forwards.leave_unless_held(
+        forwards.leave(
             old,
             Forward {
                 to: new,
@@ -88,7 +73,7 @@ mod tests {
             100,
             10,
         );
-        forwards.leave_unless_held(
+        forwards.leave(
             stale,
             Forward {
                 to: newer,
@@ -108,15 +93,15 @@ mod tests {
         let mut forwards = Forwards::default();
         let keys: Vec<StoreKey> = (0..4).map(|_| key()).collect();
         let to = key();
-        forwards.leave_unless_held(keys[0], Forward { to, until: 105 }, 100, 2);
-        forwards.leave_unless_held(keys[1], Forward { to, until: 200 }, 100, 2);
+        forwards.leave(keys[0], Forward { to, until: 105 }, 100, 2);
+        forwards.leave(keys[1], Forward { to, until: 200 }, 100, 2);
         // At 106 the first has expired: dropped, so the second stays within the bound of two.
-        forwards.leave_unless_held(keys[2], Forward { to, until: 206 }, 106, 2);
+        forwards.leave(keys[2], Forward { to, until: 206 }, 106, 2);
         assert_eq!(forwards.len(), 2);
         assert_eq!(forwards.take(&keys[1], 107), Some(to));
         // The bound: a third live forward drops the oldest one.
-        forwards.leave_unless_held(keys[1], Forward { to, until: 207 }, 107, 2);
-        forwards.leave_unless_held(keys[3], Forward { to, until: 208 }, 108, 2);
+        forwards.leave(keys[1], Forward { to, until: 207 }, 107, 2);
+        forwards.leave(keys[3], Forward { to, until: 208 }, 108, 2);
         assert_eq!(forwards.len(), 2);
         assert_eq!(forwards.take(&keys[2], 108), None, "the oldest, dropped");
         assert_eq!(forwards.take(&keys[1], 108), Some(to));

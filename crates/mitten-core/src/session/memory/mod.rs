@@ -315,21 +315,19 @@ impl SessionStore for MemoryStore {
         let mut shard = self.shard(&key);
         // What this removes is dropped after the lock is released.
         let removed = shard.remove(&key);
-        if let Some(forward) = forward {
-            shard
-                .forwards
-                .leave_unless_held(key, forward, now, self.max_per_shard);
+        let live = removed.as_ref().is_some_and(|entry| entry.expires_at > now);
+        if let (true, Some(forward)) = (live, forward) {
+            shard.forwards.leave(key, forward, now, self.max_per_shard);
         }
         drop(shard);
-        let live = removed
-            .filter(|entry| entry.expires_at > now)
-            .map(|entry| entry.record);
+        let live = removed.filter(|_| live).map(|entry| entry.record);
         StoreFuture::ready(Ok(live))
     }
 
     fn delete_all_for_user<'a>(
         &'a self,
         user_id: &'a str,
+        except: Option<StoreKey>,
     ) -> StoreFuture<'a, Result<u64, StoreError>> {
         // Every shard locked at once (in order; nothing else holds two), so that the sweep is
         // one moment for the sessions it removes: a session that renews its ID meanwhile stores
@@ -346,7 +344,12 @@ impl SessionStore for MemoryStore {
             let keys: Vec<StoreKey> = shard
                 .users
                 .get(user_id)
-                .map(|keys| keys.iter().copied().collect())
+                .map(|keys| {
+                    keys.iter()
+                        .copied()
+                        .filter(|k| Some(*k) != except)
+                        .collect()
+                })
                 .unwrap_or_default();
             removed.extend(keys.iter().filter_map(|key| shard.remove(key)));
         }

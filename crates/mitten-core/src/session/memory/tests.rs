@@ -650,7 +650,8 @@ fn a_shard_evicts_as_its_model_does() {
                 }
                 6 => {
                     if let Some(user) = &user {
-                        let removed = block_on(store.delete_all_for_user(user)).expect("logout");
+                        let removed =
+                            block_on(store.delete_all_for_user(user, None)).expect("logout");
                         let before = model.len();
                         for ring in &mut model.rings {
                             ring.retain(|s| s.user.as_ref() != Some(user));
