@@ -766,8 +766,7 @@ fn a_logout_that_lands_after_ending_the_other_sessions_ends_the_kept_one() {
     let laptop = log_in(&sessions, "alice");
     let _phone = log_in(&sessions, "alice");
     // A tab logs out; meanwhile another tab of the same browser changes the password, which
-    // ends the user's other sessions (this one among them, in the store) and keeps this one
-    // under a new ID.
+    // ends the user's other sessions and keeps this one under a new ID.
     let logout = sessions.start(&laptop);
     block_on(logout.load()).expect("load");
     logout.destroy();
@@ -782,6 +781,34 @@ fn a_logout_that_lands_after_ending_the_other_sessions_ends_the_kept_one() {
         assert_eq!(s.user_id(), None)
     });
     assert_eq!(store.len(), 0);
+}
+
+#[test]
+fn a_user_cleared_after_a_renewal_ends_the_renewed_session() {
+    let (sessions, _, _) = setup(SessionConfig::new());
+    let (laptop, phone) = (log_in(&sessions, "alice"), log_in(&sessions, "bob"));
+    // A request clears the user (a logout written as a write); before it writes, another
+    // request renews the ID. The other device's request only writes data (the control): that
+    // write is lost, and the renewed session stays.
+    let renewed = |device: &HeaderMap, change: &dyn Fn(&Session)| {
+        let writer = sessions.start(device);
+        block_on(writer.load()).expect("load");
+        let set = request(&sessions, device, |s| s.regenerate()).expect("new cookie");
+        change(&writer);
+        let answer = block_on(writer.persist())
+            .expect("persist")
+            .expect("a cookie");
+        assert!(clears_the_cookie(&answer), "the session it wrote was gone");
+        cookie_headers(&set)
+    };
+    let laptop_renewed = renewed(&laptop, &|s| s.set_user_id(None));
+    let phone_renewed = renewed(&phone, &|s| s.insert("tab", 2).expect("insert"));
+    request(&sessions, &laptop_renewed, |s| {
+        assert_eq!(s.user_id(), None)
+    });
+    request(&sessions, &phone_renewed, |s| {
+        assert_eq!(s.user_id().as_deref(), Some("bob"))
+    });
 }
 
 #[test]

@@ -14,7 +14,9 @@ impl Session {
     /// tell that sweep from a logout another request made at the same moment). This method
     /// spares this session in its sweep (at once, with the others), so that the renewal finds
     /// it; if another request ended it meanwhile (a logout, a logout everywhere), it stays
-    /// ended.
+    /// ended. So does it, failing closed, if another request renewed its ID at the same moment
+    /// (that renewal's copy is one of the other sessions, or its delete leaves this renewal
+    /// nothing to renew).
     ///
     /// ```
     /// use http::{HeaderMap, header::COOKIE};

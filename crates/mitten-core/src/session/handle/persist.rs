@@ -151,7 +151,11 @@ impl Session {
             });
             self.write_new(record, renewed, now, expires_at).await
         } else if let (Some(id), Some(base)) = (&id, &base) {
-            self.write_over(record, id.store_key(), base.version, now, expires_at)
+            // A write that takes the session's user away or changes it ends the session as a
+            // logout would if another request renewed its ID meanwhile.
+            let ends_user = base.user_id.is_some() && record.user_id != base.user_id;
+            let version = base.version;
+            self.write_over(record, id.store_key(), version, ends_user, now, expires_at)
                 .await
         } else {
             Ok((record, None))
@@ -197,10 +201,11 @@ impl Session {
     /// another request, or ended by the store) is not brought back under the new ID: the copy
     /// is deleted too, and the cookie cleared, as a write over a destroyed session does
     /// ([`Session::end_other_sessions`] spares this one in its sweep, so it is gone only if
-    /// another request ended it). A renewed session another request wrote after this one loaded it has that write merged
-    /// into the copy, as a write over it would. One that keeps its user and that another
-    /// request destroys after this deleted it is destroyed under the new ID: the old key
-    /// forwards the delete for [`RENEWAL_FORWARD_SECS`].
+    /// another request ended it). A renewed session another request wrote after this one
+    /// loaded it has that write merged into the copy, as a write over it would. One that keeps
+    /// its user and that another request destroys, or takes the user from, after this deleted
+    /// it is ended under the new ID: the old key forwards the delete for
+    /// [`RENEWAL_FORWARD_SECS`].
     async fn write_new(
         &self,
         record: Arc<Record>,
@@ -306,12 +311,14 @@ impl Session {
     }
 
     /// Writes `record` over the stored one with compare-and-set, merging this request's changes
-    /// onto a newer record as often as another request wrote first.
+    /// onto a newer record as often as another request wrote first. `ends_user` says that the
+    /// write takes the session's user away or changes it.
     async fn write_over(
         &self,
         record: Arc<Record>,
         key: StoreKey,
         version: u64,
+        ends_user: bool,
         now: u64,
         expires_at: impl Fn(&Record) -> u64,
     ) -> Written {
@@ -326,8 +333,17 @@ impl Session {
                 .await
             {
                 Ok(Cas::Written) => return Ok((attempt, None)),
-                // Destroyed meanwhile (logout, "log out everywhere"): never resurrect it.
-                Ok(Cas::Missing) => return Err((attempt, Ok(Some(sessions.clear_cookie())))),
+                // Destroyed meanwhile (logout, "log out everywhere"): never resurrect it. Or
+                // renewed: then a write that ends the user ends the renewed session too (the
+                // store follows the renewal's forward), as a logout would.
+                Ok(Cas::Missing) => {
+                    if ends_user {
+                        if let Err(error) = sessions.store().delete(key).await {
+                            return Err((attempt, Err(error)));
+                        }
+                    }
+                    return Err((attempt, Ok(Some(sessions.clear_cookie()))));
+                }
                 Ok(Cas::Conflict(current)) => {
                     attempt = Arc::new(self.merged_onto(&current, now, current.version + 1));
                     expected = current.version;
