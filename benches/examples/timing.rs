@@ -18,10 +18,19 @@
 //! up by its SHA-256). Signed cookies and the signed session cookie use `Tag::verifies` with the
 //! 32-byte tags of the first two cases.
 //!
+//! Two more cases run dudect's own design, fixed against random: one forgery (the token, or the
+//! signature, wrong in its first byte) against forgeries drawn each sample from 1 024 random ones.
+//! They look for any dependence of the time on the forgery's bytes, not only on where it goes
+//! wrong. A footprint control draws the fixed token forgery's class from 1 024 copies of it, the
+//! way the random ones are drawn: a difference there would come from where the inputs lie, not
+//! from what they hold.
+//!
 //! Two controls run the memo check and then compare the token's masked bytes as a naive `==`
 //! written by hand would, stopping at the first difference: one with the forgeries wrong in the
 //! token's first and last bytes, one with them wrong in its last two bytes (one byte of early
-//! exit apart). The harness must find both leaks, or it proves nothing. A null control checks
+//! exit apart). The harness must find both leaks, or it proves nothing (one byte apart, the
+//! difference has come out in either direction: the forgery wrong later is not always the
+//! slower). A null control checks
 //! the same forged signature in both classes: the harness must find nothing there.
 //!
 //! Not part of `.ci/run`: timings on a shared machine are a measurement, not a test.
@@ -83,14 +92,15 @@ fn standard_error(a: &Moments, b: &Moments) -> f64 {
 
 /// What one case measured.
 struct Outcome {
-    /// Mean time of one check, in ns, for the forgery wrong earlier and the one wrong later.
+    /// Mean time of one check, in ns, for each class (the forgery wrong earlier, then the one
+    /// wrong later; or the fixed forgery, then the random ones).
     mean_ns: [f64; 2],
     /// The standard error of their difference, in ns.
     standard_error: f64,
 }
 
 impl Outcome {
-    /// The difference of the means, the forgery wrong later less the one wrong earlier, in ns.
+    /// The difference of the means, the second class's less the first's, in ns.
     fn difference(&self) -> f64 {
         self.mean_ns[1] - self.mean_ns[0]
     }
@@ -138,25 +148,46 @@ impl Text {
     }
 }
 
-/// Times `check` on the two inputs in a random interleaving: a warm-up of a hundredth of
-/// `samples`, then `samples` samples of [`BATCH`] checks of one input each, each sample on a
-/// copy of its input in the same place; the slowest tenth of all samples is dropped. Each input
-/// must be refused, or the case would time something else.
+/// Times `check` on the two inputs in a random interleaving: see [`measure_classes`].
 fn measure<I: Clone>(samples: usize, inputs: &[I; 2], check: impl Fn(&I) -> bool) -> Outcome {
-    for input in inputs {
+    measure_classes(
+        samples,
+        [
+            std::slice::from_ref(&inputs[0]),
+            std::slice::from_ref(&inputs[1]),
+        ],
+        check,
+    )
+}
+
+/// Times `check` on two classes of inputs in a random interleaving: a warm-up of a hundredth of
+/// `samples`, then `samples` samples of [`BATCH`] checks of one input each (one of its class's,
+/// drawn at random), each sample on a copy of its input in the same place; the slowest tenth of
+/// all samples is dropped. Each input must be refused, or the case would time something else.
+fn measure_classes<I: Clone>(
+    samples: usize,
+    classes: [&[I]; 2],
+    check: impl Fn(&I) -> bool,
+) -> Outcome {
+    for input in classes.iter().flat_map(|class| class.iter()) {
         assert!(!check(input), "a forgery passed its check");
     }
-    let mut place = Box::new(Page(inputs[0].clone()));
     let mut rng = rand::rng();
+    let mut pick = move || {
+        let class = rng.random_range(0..2);
+        let inputs = classes[class];
+        (class, &inputs[rng.random_range(0..inputs.len())])
+    };
+    let mut place = Box::new(Page(classes[0][0].clone()));
     for _ in 0..samples / 100 {
         // Warm-up: caches, branch predictors, the CPU's clock.
-        place.0.clone_from(&inputs[rng.random_range(0..2)]);
+        place.0.clone_from(pick().1);
         black_box(check(black_box(&place.0)));
     }
     let mut timed: Vec<(usize, f64)> = Vec::with_capacity(samples);
     for _ in 0..samples {
-        let class = rng.random_range(0..2);
-        place.0.clone_from(&inputs[class]);
+        let (class, input) = pick();
+        place.0.clone_from(input);
         let input = &place.0;
         let start = Instant::now();
         for _ in 0..BATCH {
@@ -167,13 +198,13 @@ fn measure<I: Clone>(samples: usize, inputs: &[I; 2], check: impl Fn(&I) -> bool
     let mut sorted: Vec<f64> = timed.iter().map(|(_, ns)| *ns).collect();
     sorted.sort_by(f64::total_cmp);
     let cutoff = sorted[sorted.len() * 9 / 10];
-    let mut classes = [Moments::default(), Moments::default()];
+    let mut moments = [Moments::default(), Moments::default()];
     for (class, ns) in timed.into_iter().filter(|(_, ns)| *ns <= cutoff) {
-        classes[class].add(ns);
+        moments[class].add(ns);
     }
     Outcome {
-        mean_ns: [classes[0].mean, classes[1].mean],
-        standard_error: standard_error(&classes[0], &classes[1]),
+        mean_ns: [moments[0].mean, moments[1].mean],
+        standard_error: standard_error(&moments[0], &moments[1]),
     }
 }
 
@@ -215,6 +246,33 @@ fn forged_signatures(valid: &str, wrong: [usize; 2]) -> [Text; 2] {
         let text = format!("{value}.{}", URL_SAFE_NO_PAD.encode(tag));
         Text::new(&text)
     })
+}
+
+/// How many random forgeries a fixed-against-random case draws from.
+const RANDOM_FORGERIES: usize = 1024;
+
+/// Forgeries of a masked CSRF token whose 64 bytes are all random.
+fn random_tokens() -> Vec<ForgedToken> {
+    let mut rng = rand::rng();
+    (0..RANDOM_FORGERIES)
+        .map(|_| {
+            let bytes: [u8; 64] = rng.random();
+            let text = Text::new(&URL_SAFE_NO_PAD.encode(bytes));
+            ForgedToken { text, bytes }
+        })
+        .collect()
+}
+
+/// Forgeries of an itsdangerous token whose signature is random.
+fn random_signatures(valid: &str) -> Vec<Text> {
+    let (value, _) = valid.rsplit_once('.').expect("value.signature");
+    let mut rng = rand::rng();
+    (0..RANDOM_FORGERIES)
+        .map(|_| {
+            let tag: [u8; 20] = rng.random();
+            Text::new(&format!("{value}.{}", URL_SAFE_NO_PAD.encode(tag)))
+        })
+        .collect()
 }
 
 /// Two forgeries of a session ID's cookie value: wrong in its first character, and in its last
@@ -284,7 +342,11 @@ fn main() {
         memo_check(forged) | stops_at_first_difference(&valid_bytes, &forged.bytes)
     };
 
-    let cases: [Case<'_>; 7] = [
+    let random_tokens = random_tokens();
+    let random_signatures = random_signatures(&signed);
+    let token_copies = vec![first_and_last[0].clone(); RANDOM_FORGERIES];
+
+    let cases: [Case<'_>; 10] = [
         (
             "CSRF token, MAC worked out (`Tag::verifies`): first vs last byte wrong",
             Box::new(|| {
@@ -300,6 +362,31 @@ fn main() {
         (
             "itsdangerous signature, SHA-1 (`Tag::verifies`): first vs last byte wrong",
             Box::new(|| measure(samples, &signatures, unsign_check)),
+        ),
+        (
+            "CSRF token, MAC worked out: one forgery (first byte wrong) vs random ones",
+            Box::new(|| {
+                let fixed = std::slice::from_ref(&first_and_last[0]);
+                measure_classes(samples, [fixed, &random_tokens], |forged| {
+                    key.verify(forged.text.as_str(), Binding::session(&secret), None)
+                })
+            }),
+        ),
+        (
+            "itsdangerous signature: one forgery (first byte wrong) vs random ones",
+            Box::new(|| {
+                let fixed = std::slice::from_ref(&signatures[0]);
+                measure_classes(samples, [fixed, &random_signatures], unsign_check)
+            }),
+        ),
+        (
+            "footprint control: one forgery vs 1 024 copies of it, as the random ones are drawn",
+            Box::new(|| {
+                let fixed = std::slice::from_ref(&first_and_last[0]);
+                measure_classes(samples, [fixed, &token_copies], |forged| {
+                    key.verify(forged.text.as_str(), Binding::session(&secret), None)
+                })
+            }),
         ),
         (
             "null control: the same forged signature in both classes",
@@ -321,7 +408,7 @@ fn main() {
     println!("{samples} samples per case, {BATCH} checks each, the slowest tenth dropped.");
     println!();
     println!(
-        "| comparison | wrong earlier | wrong later | difference | found half the time at | t | beyond ±{THRESHOLD} |"
+        "| comparison | first class | second class | difference | found half the time at | t | beyond ±{THRESHOLD} |"
     );
     println!("|---|---|---|---|---|---|---|");
     for (name, run) in cases {
