@@ -167,6 +167,16 @@ fn cookie_header(set_cookie: &http::HeaderValue) -> http::HeaderMap {
     headers
 }
 
+/// Logs a new visitor in as `user` (the user set, the ID renewed): the `Cookie` header its
+/// browser then sends.
+async fn log_in(sessions: &Sessions, user: &str) -> http::HeaderMap {
+    let login = sessions.start(&http::HeaderMap::new());
+    login.load().await.expect("load");
+    login.set_user_id(Some(user));
+    login.regenerate();
+    cookie_header(&login.persist().await.expect("persist").expect("cookie"))
+}
+
 #[tokio::test]
 async fn a_logout_racing_a_renewal_ends_the_renewed_session_in_redis() {
     let Some(server) = RedisServer::start_persistent("Redis tests") else {
@@ -175,11 +185,7 @@ async fn a_logout_racing_a_renewal_ends_the_renewed_session_in_redis() {
     let store: Arc<dyn SessionStore> =
         Arc::new(RedisStore::connect(&server.url()).await.expect("connect"));
     let sessions = Sessions::with_store(store, SessionConfig::new()).expect("valid");
-    let login = sessions.start(&http::HeaderMap::new());
-    login.load().await.expect("load");
-    login.set_user_id(Some("alice"));
-    login.regenerate();
-    let laptop = cookie_header(&login.persist().await.expect("persist").expect("cookie"));
+    let laptop = log_in(&sessions, "alice").await;
     // A logout reads the session; another request renews its ID before the logout deletes it.
     let logout = sessions.start(&laptop);
     logout.load().await.expect("load");
@@ -195,11 +201,7 @@ async fn a_logout_racing_a_renewal_ends_the_renewed_session_in_redis() {
     assert!(!check.is_stored());
     // The other order: the renewal lands first, and the logout, sent with the old cookie,
     // finds no session under it.
-    let login = sessions.start(&http::HeaderMap::new());
-    login.load().await.expect("load");
-    login.set_user_id(Some("alice"));
-    login.regenerate();
-    let phone = cookie_header(&login.persist().await.expect("persist").expect("cookie"));
+    let phone = log_in(&sessions, "alice").await;
     let renewal = sessions.start(&phone);
     renewal.load().await.expect("load");
     renewal.regenerate();
