@@ -134,13 +134,9 @@ async fn log_out_everywhere_in_redis() {
     let store: Arc<dyn SessionStore> =
         Arc::new(RedisStore::connect(&server.url()).await.expect("connect"));
     let sessions = Sessions::with_store(store, SessionConfig::new()).expect("valid");
-    let mut cookies = Vec::new();
+    let mut devices = Vec::new();
     for user in ["alice", "alice", "alice", "bob"] {
-        let session = sessions.start(&http::HeaderMap::new());
-        session.load().await.expect("load");
-        session.set_user_id(Some(user));
-        session.regenerate();
-        cookies.push(session.persist().await.expect("persist").expect("cookie"));
+        devices.push(log_in(&sessions, user).await);
     }
     assert_eq!(
         sessions
@@ -149,11 +145,8 @@ async fn log_out_everywhere_in_redis() {
             .expect("destroy"),
         3
     );
-    for (cookie, expected) in cookies.iter().zip([None, None, None, Some("bob")]) {
-        let mut headers = http::HeaderMap::new();
-        let pair = mitten_testkit::cookie_pair(cookie);
-        headers.insert(http::header::COOKIE, pair.parse().expect("value"));
-        let session = sessions.start(&headers);
+    for (headers, expected) in devices.iter().zip([None, None, None, Some("bob")]) {
+        let session = sessions.start(headers);
         session.load().await.expect("load");
         assert_eq!(session.user_id().as_deref(), expected);
     }
