@@ -27,8 +27,9 @@ const SHARDS: usize = 16;
 /// returned and are removed when found. Keeps a per-user index for "log out everywhere", and
 /// holds at most 64 sessions for one user (see [`max_sessions_per_user`]), so that one account
 /// logging in again and again cannot by itself fill the users' three quarters. A renewal of a
-/// signed-in session's ID leaves a forward from the old key for a delete to follow (see
-/// [`SessionStore::delete_renewed`]), as many in a shard as its bound at most. Everything is
+/// signed-in session's ID that keeps its user leaves a forward from the old key for a delete to
+/// follow (see [`SessionStore::delete_renewed`]), as many in a shard as its bound at most.
+/// Everything is
 /// lost when the process exits, and each process has its own sessions: use the Redis store for
 /// more than one instance.
 ///
