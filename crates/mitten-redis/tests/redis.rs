@@ -22,6 +22,13 @@ async fn redis_store_conformance() {
     conformance::run_all(Arc::new(store)).await;
 }
 
+/// Sessions with the default configuration in `server`'s Redis.
+async fn sessions_in(server: &RedisServer) -> Sessions {
+    let store: Arc<dyn SessionStore> =
+        Arc::new(RedisStore::connect(&server.url()).await.expect("connect"));
+    Sessions::with_store(store, SessionConfig::new()).expect("valid")
+}
+
 /// Sessions in `server`'s Redis, one stored session holding `value` under `key`, and the
 /// `Cookie` header its requests send.
 async fn stored_session(
@@ -29,9 +36,7 @@ async fn stored_session(
     key: &str,
     value: serde_json::Value,
 ) -> (Sessions, http::HeaderMap) {
-    let store: Arc<dyn SessionStore> =
-        Arc::new(RedisStore::connect(&server.url()).await.expect("connect"));
-    let sessions = Sessions::with_store(store, SessionConfig::new()).expect("valid");
+    let sessions = sessions_in(server).await;
     let first = sessions.start(&http::HeaderMap::new());
     first.load().await.expect("load");
     first.insert_value(key, value);
@@ -131,9 +136,7 @@ async fn log_out_everywhere_in_redis() {
     let Some(server) = RedisServer::start_persistent("Redis tests") else {
         return;
     };
-    let store: Arc<dyn SessionStore> =
-        Arc::new(RedisStore::connect(&server.url()).await.expect("connect"));
-    let sessions = Sessions::with_store(store, SessionConfig::new()).expect("valid");
+    let sessions = sessions_in(&server).await;
     let mut devices = Vec::new();
     for user in ["alice", "alice", "alice", "bob"] {
         devices.push(log_in(&sessions, user).await);
@@ -175,9 +178,7 @@ async fn a_logout_racing_a_renewal_ends_the_renewed_session_in_redis() {
     let Some(server) = RedisServer::start_persistent("Redis tests") else {
         return;
     };
-    let store: Arc<dyn SessionStore> =
-        Arc::new(RedisStore::connect(&server.url()).await.expect("connect"));
-    let sessions = Sessions::with_store(store, SessionConfig::new()).expect("valid");
+    let sessions = sessions_in(&server).await;
     let laptop = log_in(&sessions, "alice").await;
     // A logout reads the session; another request renews its ID before the logout deletes it.
     let logout = sessions.start(&laptop);
